@@ -1,0 +1,1 @@
+// AWSClient: see Package.swift for what this module is responsible for.

@@ -1,0 +1,1 @@
+// Workflow: see Package.swift for what this module is responsible for.

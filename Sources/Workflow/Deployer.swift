@@ -1,0 +1,347 @@
+public import Foundation
+
+/// What a deploy did, in the shape `--json` prints and the ledger records.
+public struct DeployOutcome: Codable, Sendable, Equatable {
+    public enum Result: String, Codable, Sendable { case deployed, unchanged, dryRun = "dry-run" }
+    public enum Upload: String, Codable, Sendable { case none, zip, s3, s3Reused = "s3-reused" }
+
+    public var function: String
+    public var region: String
+    public var alias: String
+    /// The version the alias runs now (or, during a traffic shift, the version receiving `weight`).
+    public var version: String?
+    public var previousVersion: String?
+    public var codeSha256: String
+    public var result: Result
+    public var upload: Upload
+    public var uploadedBytes: Int64
+    public var weight: Double?
+    /// For `--dry-run`: what the deploy would do, in words.
+    public var plan: String?
+    public var seconds: Double
+}
+
+/// The package being deployed, as the deployer needs it.
+public struct PackagedCode: Sendable {
+    public var zipPath: String
+    public var codeSha256: String
+    public var sha256Hex: String
+    public var contentDigest: String
+    public var bytes: Int64
+
+    public init(zipPath: String, codeSha256: String, sha256Hex: String, contentDigest: String, bytes: Int64) {
+        self.zipPath = zipPath
+        self.codeSha256 = codeSha256
+        self.sha256Hex = sha256Hex
+        self.contentDigest = contentDigest
+        self.bytes = bytes
+    }
+}
+
+/// A deploy that failed, with what it had already changed in AWS (so a `failed` record can say so).
+public struct DeployFailure: LocalizedError {
+    public var underlying: any Error
+    /// True once a write reached AWS (code uploaded, version published or alias touched).
+    public var changedAWS: Bool
+    public var publishedVersion: String?
+    public var previousVersion: String?
+
+    public var errorDescription: String? {
+        (underlying as? any LocalizedError)?.errorDescription ?? String(describing: underlying)
+    }
+}
+
+/// Package in, alias moved out: read, upload if needed, wait, publish, move the alias.
+///
+/// The only place that knows the order of these steps. Races are settled by Lambda's own
+/// preconditions: PublishVersion carries our CodeSha256 (so no version is ever published with
+/// code other than ours) and UpdateAlias carries the alias's RevisionId (so a concurrent move is
+/// noticed, re-read and decided, never silently overwritten from a stale view).
+public struct Deployer: Sendable {
+    /// Lambda's cap on a whole UpdateFunctionCode request, base64 included.
+    public static let directUploadLimit: Int64 = 69_905_067
+
+    public var lambda: any LambdaOperations
+    public var objectStore: (any ObjectStore)?
+    public var reporter: Reporter
+    /// How many times a lost race on `$LATEST` or on the alias is retried.
+    public var maxAttempts: Int = 4
+
+    public init(lambda: any LambdaOperations, objectStore: (any ObjectStore)?, reporter: Reporter, maxAttempts: Int = 4) {
+        self.lambda = lambda
+        self.objectStore = objectStore
+        self.reporter = reporter
+        self.maxAttempts = maxAttempts
+    }
+
+    public struct Target: Sendable {
+        public var function: String
+        public var region: String
+        public var alias: String
+        public var s3Bucket: String?
+        public var s3Prefix: String
+        /// Extra text for the version description (the user's --description).
+        public var description: String?
+        public var commit: String?
+        /// Percent of traffic for the new version; nil moves the alias outright.
+        public var weight: Double?
+        public var dryRun: Bool
+
+        public init(
+            function: String, region: String, alias: String, s3Bucket: String? = nil, s3Prefix: String = "",
+            description: String? = nil, commit: String? = nil, weight: Double? = nil, dryRun: Bool = false
+        ) {
+            self.function = function
+            self.region = region
+            self.alias = alias
+            self.s3Bucket = s3Bucket
+            self.s3Prefix = s3Prefix
+            self.description = description
+            self.commit = commit
+            self.weight = weight
+            self.dryRun = dryRun
+        }
+    }
+
+    /// Size of the UpdateFunctionCode JSON body for a zip of `bytes` bytes: `{"ZipFile":"<base64>"}`.
+    public static func directRequestBytes(zipBytes: Int64) -> Int64 {
+        (zipBytes + 2) / 3 * 4 + Int64(#"{"ZipFile":""}"#.utf8.count)
+    }
+
+    /// The S3 key for a package: named by content so an object already there is reused.
+    public static func s3Key(prefix: String, function: String, sha256Hex: String) -> String {
+        var base = prefix
+        if !base.isEmpty, !base.hasSuffix("/") { base += "/" }
+        return base + function + "/" + sha256Hex + ".zip"
+    }
+
+    /// Version description: Lambda allows 256 characters; the commit and content digest come first.
+    public static func versionDescription(commit: String?, contentDigest: String, extra: String?) -> String {
+        var parts = ["lambda-deploy"]
+        if let commit { parts.append("commit=\(commit)") }
+        parts.append("content=sha256:\(contentDigest.prefix(16))")
+        var text = parts.joined(separator: " ")
+        if let extra, !extra.isEmpty { text += " " + extra }
+        return String(text.prefix(256))
+    }
+
+    /// Alias description: keeps the previous version in AWS itself, so `rollback` works even
+    /// where the ledger is not available.
+    public static func aliasDescription(previous: String?, commit: String?) -> String {
+        var parts = ["lambda-deploy"]
+        if let previous { parts.append("previous=\(previous)") }
+        if let commit { parts.append("commit=\(commit)") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Reads `previous=N` back out of an alias description written by `aliasDescription`.
+    public static func previousVersion(fromAliasDescription description: String?) -> String? {
+        guard let description else { return nil }
+        for field in description.split(separator: " ") where field.hasPrefix("previous=") {
+            let value = field.dropFirst("previous=".count)
+            if !value.isEmpty { return String(value) }
+        }
+        return nil
+    }
+
+    public func deploy(_ code: PackagedCode, to target: Target, clock: ContinuousClock = ContinuousClock()) async throws -> DeployOutcome {
+        let started = clock.now
+        var changedAWS = false
+        var publishedVersion: String?
+        var previousVersion: String?
+        func elapsed() -> Double {
+            let duration = clock.now - started
+            return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        }
+        var outcome = DeployOutcome(
+            function: target.function, region: target.region, alias: target.alias, version: nil, previousVersion: nil,
+            codeSha256: code.codeSha256, result: .deployed, upload: .none, uploadedBytes: 0, weight: target.weight,
+            plan: nil, seconds: 0)
+        do {
+            let latest = try await lambda.function(target.function, qualifier: nil)
+            var alias = try await lambda.alias(target.function, name: target.alias)
+            previousVersion = alias?.version
+            outcome.previousVersion = alias?.version
+
+            if let current = alias {
+                let running = try await lambda.function(target.function, qualifier: current.version)
+                let settled = target.weight != nil || current.additionalWeights.isEmpty
+                if running.codeSha256 == code.codeSha256, settled {
+                    outcome.result = .unchanged
+                    outcome.version = current.version
+                    outcome.seconds = elapsed()
+                    reporter.step("\(target.function):\(target.alias) already runs this code (version \(current.version)): nothing to do")
+                    return outcome
+                }
+            }
+
+            let needsUpload = latest.codeSha256 != code.codeSha256
+            let viaS3 = needsUpload && Self.directRequestBytes(zipBytes: code.bytes) > Self.directUploadLimit
+            if viaS3, target.s3Bucket == nil || objectStore == nil {
+                throw WorkflowError.tooLargeForDirectUpload(
+                    zipBytes: code.bytes, requestBytes: Self.directRequestBytes(zipBytes: code.bytes))
+            }
+
+            if target.dryRun {
+                var steps: [String] = []
+                if !needsUpload {
+                    steps.append("publish $LATEST (it already holds this code) without uploading")
+                } else if viaS3, let bucket = target.s3Bucket {
+                    let key = Self.s3Key(prefix: target.s3Prefix, function: target.function, sha256Hex: code.sha256Hex)
+                    steps.append("upload \(code.bytes) bytes to s3://\(bucket)/\(key), update the code and publish a version")
+                } else {
+                    steps.append("upload \(code.bytes) bytes, wait for the update and publish a version")
+                }
+                if let weight = target.weight, let alias {
+                    steps.append("route \(formatPercent(weight)) of \(target.alias) to it (main version stays \(alias.version))")
+                } else if let alias {
+                    steps.append("move \(target.alias) from version \(alias.version) to it")
+                } else {
+                    steps.append("create alias \(target.alias) pointing at it")
+                }
+                outcome.result = .dryRun
+                outcome.plan = steps.joined(separator: ", then ")
+                outcome.seconds = elapsed()
+                return outcome
+            }
+
+            // Upload (when needed) and publish, until a version holding exactly our code exists.
+            var head = latest
+            var published: FunctionState?
+            let description = Self.versionDescription(commit: target.commit, contentDigest: code.contentDigest, extra: target.description)
+            for attempt in 1...maxAttempts {
+                if head.codeSha256 != code.codeSha256 {
+                    if attempt > 1 { reporter.step("$LATEST changed under this deploy (another deploy?): uploading again (attempt \(attempt) of \(maxAttempts))") }
+                    changedAWS = true
+                    let upload = try await uploadCode(code, target: target)
+                    outcome.upload = upload.kind
+                    outcome.uploadedBytes += upload.bytes
+                    reporter.step("waiting for \(target.function) to finish updating")
+                    head = try await lambda.waitUntilUpdated(target.function)
+                    if head.codeSha256 != code.codeSha256 { continue }
+                } else if head.lastUpdateStatus == "InProgress" {
+                    head = try await lambda.waitUntilUpdated(target.function)
+                    if head.codeSha256 != code.codeSha256 { continue }
+                }
+                do {
+                    let version = try await lambda.publish(target.function, codeSha256: code.codeSha256, description: description)
+                    changedAWS = true
+                    guard version.codeSha256 == code.codeSha256 else {
+                        throw WorkflowError.publishedForeignCode(
+                            function: target.function, version: version.version, expected: code.codeSha256, actual: version.codeSha256)
+                    }
+                    published = version
+                    break
+                } catch LambdaConflict.preconditionFailed {
+                    head = try await lambda.function(target.function, qualifier: nil)
+                }
+            }
+            guard let version = published else {
+                throw WorkflowError.raceNotSettled(function: target.function, attempts: maxAttempts)
+            }
+            publishedVersion = version.version
+            outcome.version = version.version
+            reporter.step("published \(target.function) version \(version.version)")
+
+            // Move the alias: create it, or update it from the state we last read.
+            var weights: [String: Double] = [:]
+            var mainVersion = version.version
+            if let weight = target.weight, let current = alias, current.version != version.version {
+                mainVersion = current.version
+                weights = [version.version: weight / 100]
+            } else if target.weight != nil {
+                reporter.warning("\(target.alias) has no earlier version to shift traffic from: pointing it at version \(version.version) outright")
+                outcome.weight = nil
+            }
+            var moved = false
+            for _ in 1...maxAttempts {
+                let aliasDescription = Self.aliasDescription(previous: alias?.version, commit: target.commit)
+                do {
+                    if let current = alias {
+                        changedAWS = true
+                        _ = try await lambda.updateAlias(
+                            target.function, name: target.alias, version: mainVersion, description: aliasDescription,
+                            additionalWeights: weights, revisionId: current.revisionId)
+                    } else {
+                        changedAWS = true
+                        _ = try await lambda.createAlias(
+                            target.function, name: target.alias, version: mainVersion, description: aliasDescription,
+                            additionalWeights: weights)
+                    }
+                    moved = true
+                    break
+                } catch let conflict as LambdaConflict {
+                    // Either another deploy moved the alias, or our own update landed and its answer
+                    // was lost (the retry then fails its precondition). Re-read and decide.
+                    let now = try await lambda.alias(target.function, name: target.alias)
+                    if let now, now.version == mainVersion, now.additionalWeights == weights {
+                        moved = true
+                        break
+                    }
+                    if conflict == .preconditionFailed || now != nil {
+                        reporter.step("\(target.alias) was moved by someone else meanwhile (now \(now?.version ?? "gone")): updating from its new state")
+                    }
+                    alias = now
+                    if target.weight != nil, let now, now.version != version.version {
+                        mainVersion = now.version
+                    }
+                    outcome.previousVersion = now?.version ?? outcome.previousVersion
+                    previousVersion = outcome.previousVersion
+                }
+            }
+            guard moved else { throw WorkflowError.raceNotSettled(function: target.function, attempts: maxAttempts) }
+
+            // Check the end state: a record says `deployed` only when the alias really runs our version.
+            let final = try await lambda.alias(target.function, name: target.alias)
+            let expected = weights.isEmpty ? version.version : mainVersion
+            guard let final, final.version == expected,
+                weights.isEmpty || final.additionalWeights[version.version] != nil
+            else {
+                throw WorkflowError.aliasNotMoved(
+                    function: target.function, alias: target.alias, expected: expected, actual: final?.version ?? "none")
+            }
+            outcome.seconds = elapsed()
+            return outcome
+        } catch {
+            throw DeployFailure(underlying: error, changedAWS: changedAWS, publishedVersion: publishedVersion, previousVersion: previousVersion)
+        }
+    }
+
+    private func uploadCode(_ code: PackagedCode, target: Target) async throws -> (kind: DeployOutcome.Upload, bytes: Int64) {
+        if Self.directRequestBytes(zipBytes: code.bytes) <= Self.directUploadLimit {
+            reporter.step("uploading \(formatBytes(code.bytes)) to \(target.function)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: code.zipPath), options: .alwaysMapped)
+            _ = try await lambda.uploadZip(target.function, zip: data)
+            return (.zip, code.bytes)
+        }
+        guard let bucket = target.s3Bucket, let objectStore else {
+            throw WorkflowError.tooLargeForDirectUpload(zipBytes: code.bytes, requestBytes: Self.directRequestBytes(zipBytes: code.bytes))
+        }
+        let key = Self.s3Key(prefix: target.s3Prefix, function: target.function, sha256Hex: code.sha256Hex)
+        var kind = DeployOutcome.Upload.s3Reused
+        var sent: Int64 = 0
+        if try await objectStore.exists(bucket: bucket, key: key) {
+            reporter.step("s3://\(bucket)/\(key) already holds this package: not uploading it again")
+        } else {
+            reporter.step("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)")
+            try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: nil)
+            kind = .s3
+            sent = code.bytes
+        }
+        _ = try await lambda.uploadFromS3(target.function, bucket: bucket, key: key)
+        return (kind, sent)
+    }
+}
+
+func formatPercent(_ weight: Double) -> String {
+    weight == weight.rounded() ? "\(Int(weight))%" : String(format: "%.2f%%", weight)
+}
+
+/// Human-readable byte counts (decimal units, as Lambda's limits are stated).
+public func formatBytes(_ bytes: Int64) -> String {
+    let value = Double(bytes)
+    if value >= 1_000_000_000 { return String(format: "%.2f GB", value / 1e9) }
+    if value >= 1_000_000 { return String(format: "%.1f MB", value / 1e6) }
+    if value >= 1_000 { return String(format: "%.1f kB", value / 1e3) }
+    return "\(bytes) B"
+}

@@ -1,0 +1,82 @@
+public import Foundation
+
+/// One version (or `$LATEST`) of a function, as far as the workflow cares.
+public struct FunctionState: Sendable, Equatable {
+    public var version: String
+    public var codeSha256: String
+    public var codeSize: Int64
+    /// `InProgress`, `Successful` or `Failed`; nil when the service does not say.
+    public var lastUpdateStatus: String?
+    public var lastUpdateStatusReason: String?
+    public var revisionId: String?
+    public var description: String?
+
+    public init(
+        version: String, codeSha256: String, codeSize: Int64 = 0, lastUpdateStatus: String? = nil,
+        lastUpdateStatusReason: String? = nil, revisionId: String? = nil, description: String? = nil
+    ) {
+        self.version = version
+        self.codeSha256 = codeSha256
+        self.codeSize = codeSize
+        self.lastUpdateStatus = lastUpdateStatus
+        self.lastUpdateStatusReason = lastUpdateStatusReason
+        self.revisionId = revisionId
+        self.description = description
+    }
+}
+
+/// An alias: its main version and, during a traffic shift, the weighted additional version.
+public struct AliasState: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var revisionId: String?
+    public var description: String?
+    /// Additional version -> fraction of traffic (0.0-1.0). Empty when no shift is in progress.
+    public var additionalWeights: [String: Double]
+
+    public init(name: String, version: String, revisionId: String? = nil, description: String? = nil, additionalWeights: [String: Double] = [:]) {
+        self.name = name
+        self.version = version
+        self.revisionId = revisionId
+        self.description = description
+        self.additionalWeights = additionalWeights
+    }
+}
+
+/// The outcomes of a Lambda call the workflow branches on; everything else propagates as the
+/// AWS client's own error.
+public enum LambdaConflict: Error, Equatable, Sendable {
+    /// PreconditionFailedException: the CodeSha256 or RevisionId we passed no longer holds.
+    case preconditionFailed
+    /// ResourceConflictException on create: the alias (or statement) already exists.
+    case alreadyExists
+}
+
+/// The Lambda calls the workflow makes, narrowed to what it needs.
+///
+/// The production implementation adapts `AWSClient.LambdaClient`; tests use an in-memory model
+/// of Lambda that can race, lose answers and fail on demand.
+public protocol LambdaOperations: Sendable {
+    /// `$LATEST` when `qualifier` is nil.
+    func function(_ name: String, qualifier: String?) async throws -> FunctionState
+    /// nil when the alias does not exist.
+    func alias(_ function: String, name: String) async throws -> AliasState?
+    func uploadZip(_ function: String, zip: Data) async throws -> FunctionState
+    func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState
+    /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
+    func waitUntilUpdated(_ function: String) async throws -> FunctionState
+    /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`.
+    func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState
+    /// Throws `LambdaConflict.alreadyExists` when the alias exists.
+    func createAlias(_ function: String, name: String, version: String, description: String, additionalWeights: [String: Double]) async throws -> AliasState
+    /// Throws `LambdaConflict.preconditionFailed` when `revisionId` is stale. Empty weights clear routing.
+    func updateAlias(_ function: String, name: String, version: String, description: String, additionalWeights: [String: Double], revisionId: String?) async throws -> AliasState
+    /// Every published version (all pages), oldest first.
+    func versions(_ function: String) async throws -> [FunctionState]
+}
+
+/// The S3 calls of the large-package path.
+public protocol ObjectStore: Sendable {
+    func exists(bucket: String, key: String) async throws -> Bool
+    func put(bucket: String, key: String, file: URL, progress: (@Sendable (Int64, Int64) -> Void)?) async throws
+}

@@ -1,1 +1,0 @@
-// Workflow: see Package.swift for what this module is responsible for.

@@ -7,6 +7,8 @@ public struct DeployOutcome: Codable, Sendable, Equatable {
 
     public var function: String
     public var region: String
+    /// The AWS account, from the function's ARN.
+    public var account: String?
     public var alias: String
     /// The version the alias runs now (or, during a traffic shift, the version receiving `weight`).
     public var version: String?
@@ -154,12 +156,16 @@ public struct Deployer: Sendable {
             return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
         var outcome = DeployOutcome(
-            function: target.function, region: target.region, alias: target.alias, version: nil, previousVersion: nil,
+            function: target.function, region: target.region, account: nil, alias: target.alias, version: nil, previousVersion: nil,
             codeSha256: code.codeSha256, result: .deployed, upload: .none, uploadedBytes: 0, weight: target.weight,
             plan: nil, seconds: 0)
         do {
-            let latest = try await lambda.function(target.function, qualifier: nil)
-            var alias = try await lambda.alias(target.function, name: target.alias)
+            // The two reads are independent: issue them together (an unchanged redeploy is all reads).
+            async let latestRead = lambda.function(target.function, qualifier: nil)
+            async let aliasRead = lambda.alias(target.function, name: target.alias)
+            let latest = try await latestRead
+            var alias = try await aliasRead
+            outcome.account = latest.account
             previousVersion = alias?.version
             outcome.previousVersion = alias?.version
 

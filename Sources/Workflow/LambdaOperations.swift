@@ -10,11 +10,14 @@ public struct FunctionState: Sendable, Equatable {
     public var lastUpdateStatusReason: String?
     public var revisionId: String?
     public var description: String?
+    /// The function's ARN (qualified for a version); carries the account id.
+    public var arn: String?
 
     public init(
         version: String, codeSha256: String, codeSize: Int64 = 0, lastUpdateStatus: String? = nil,
-        lastUpdateStatusReason: String? = nil, revisionId: String? = nil, description: String? = nil
+        lastUpdateStatusReason: String? = nil, revisionId: String? = nil, description: String? = nil, arn: String? = nil
     ) {
+        self.arn = arn
         self.version = version
         self.codeSha256 = codeSha256
         self.codeSize = codeSize
@@ -73,10 +76,21 @@ public protocol LambdaOperations: Sendable {
     func updateAlias(_ function: String, name: String, version: String, description: String, additionalWeights: [String: Double], revisionId: String?) async throws -> AliasState
     /// Every published version (all pages), oldest first.
     func versions(_ function: String) async throws -> [FunctionState]
+    /// Every alias of the function (all pages).
+    func aliases(_ function: String) async throws -> [AliasState]
 }
 
 /// The S3 calls of the large-package path.
 public protocol ObjectStore: Sendable {
     func exists(bucket: String, key: String) async throws -> Bool
     func put(bucket: String, key: String, file: URL, progress: (@Sendable (Int64, Int64) -> Void)?) async throws
+}
+
+extension FunctionState {
+    /// The account id from the ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`), when known.
+    public var account: String? {
+        guard let arn else { return nil }
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count > 4 && !parts[4].isEmpty ? String(parts[4]) : nil
+    }
 }

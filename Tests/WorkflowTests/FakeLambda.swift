@@ -103,4 +103,6 @@ actor FakeLambda: LambdaOperations {
     }
 
     func versions(_ function: String) async throws -> [FunctionState] { versions }
+
+    func aliases(_ function: String) async throws -> [AliasState] { aliases.values.sorted { $0.name < $1.name } }
 }

@@ -1,0 +1,121 @@
+public import Foundation
+import DeployLedger
+import ReleasePolicy
+
+/// `doctor`: every part of the set-up checked in one screen, each problem with its fix.
+public struct DoctorReport: Encodable, Sendable {
+    public struct Check: Encodable, Sendable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String
+        public var fix: String?
+    }
+    public var checks: [Check]
+    public var healthy: Bool { checks.allSatisfy(\.ok) }
+
+    public var lines: [String] {
+        var lines: [String] = []
+        for check in checks {
+            lines.append("\(check.ok ? "ok     " : "PROBLEM") \(check.name): \(check.detail)")
+            if let fix = check.fix, !check.ok { lines.append("        fix: \(fix)") }
+        }
+        lines.append(healthy ? "all good" : "\(checks.filter { !$0.ok }.count) problem(s)")
+        return lines
+    }
+}
+
+public struct Doctor {
+    let environment: RunEnvironment
+    let configPath: String?
+
+    public init(environment: RunEnvironment, configPath: String?) {
+        self.environment = environment
+        self.configPath = configPath
+    }
+
+    static func message(_ error: any Error) -> String {
+        (error as? any LocalizedError)?.errorDescription ?? "\(error)"
+    }
+
+    public func run(aws: AWSSettings) async -> DoctorReport {
+        var checks: [DoctorReport.Check] = []
+        let runner: DeployRunner
+        do {
+            runner = try DeployRunner(environment: environment, configPath: configPath, reporter: .silent)
+            let project = runner.project
+            checks.append(.init(name: "config", ok: true, detail: project.configPath.map { "\($0) is valid" } ?? "no lambda-deploy.yml: defaults apply", fix: nil))
+        } catch {
+            checks.append(.init(name: "config", ok: false, detail: Self.message(error), fix: "edit lambda-deploy.yml as the message says (format: README, Configuration)"))
+            return DoctorReport(checks: checks)
+        }
+        let project = runner.project
+        let function = project.config.function
+        if function == nil {
+            checks.append(.init(name: "function", ok: false, detail: "no function named", fix: "add `function: NAME` to lambda-deploy.yml"))
+        }
+
+        var session: AWSSession?
+        do {
+            let made = try await AWSSession.make(settings: aws, configRegion: project.config.region, environment: environment, reporter: .silent)
+            session = made
+            checks.append(.init(name: "credentials", ok: true, detail: "from \(made.configuration.credentials.source), region \(made.region)", fix: nil))
+        } catch {
+            checks.append(.init(name: "credentials", ok: false, detail: Self.message(error), fix: "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or use web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"))
+        }
+
+        if let session, let function {
+            do {
+                let latest = try await session.lambda.function(function, qualifier: nil)
+                checks.append(.init(name: "function", ok: true, detail: "\(function) exists in \(session.region) (CodeSha256 \(latest.codeSha256))", fix: nil))
+                let aliases = try await session.lambda.aliases(function)
+                let wanted = Set([project.config.hook.alias] + project.config.branches.map(\.alias))
+                let names = aliases.map { "\($0.name)->\($0.version)\($0.additionalWeights.isEmpty ? "" : " (shifting)")" }
+                let missing = wanted.subtracting(aliases.map(\.name)).sorted()
+                checks.append(.init(
+                    name: "aliases", ok: missing.isEmpty,
+                    detail: (names.isEmpty ? "none" : names.joined(separator: ", ")) + (missing.isEmpty ? "" : "; missing: \(missing.joined(separator: ", "))"),
+                    fix: missing.first.map { "lambda-deploy deploy --alias \($0)\(project.config.isProtected($0) ? " (from CI, or with --override-protection)" : "")" }))
+                if let gateway = project.config.gateway {
+                    let apiName = gateway.api ?? "\(function)-api"
+                    let apis = try await session.apiGateway.getRestApis().filter { $0.name == apiName }
+                    if let api = apis.first {
+                        let stages = try await session.apiGateway.getStages(restApiId: api.id)
+                        var problems: [String] = []
+                        for alias in gateway.aliases ?? ["dev", "prod"] {
+                            guard let stage = stages.first(where: { $0.stageName == alias }) else { problems.append("no stage \(alias)"); continue }
+                            if stage.variables?["alias"] != alias { problems.append("stage \(alias) lacks alias=\(alias)") }
+                            let policy = try await session.lambdaClient.getPolicy(function, qualifier: alias) ?? ""
+                            if !policy.contains(GatewayNames.statementId(apiId: api.id, stage: alias, method: gateway.method.uppercased(), path: gateway.path)) {
+                                problems.append("no invoke permission for \(alias)")
+                            }
+                        }
+                        checks.append(.init(name: "gateway", ok: problems.isEmpty, detail: problems.isEmpty ? "\(apiName) (\(api.id)): stages wired to their aliases, permissions in place" : problems.joined(separator: "; "), fix: "lambda-deploy gateway setup"))
+                    } else {
+                        checks.append(.init(name: "gateway", ok: false, detail: "no REST API named \(apiName)", fix: "lambda-deploy gateway setup"))
+                    }
+                }
+            } catch {
+                checks.append(.init(name: "function", ok: false, detail: Self.message(error), fix: "check the function name and region in lambda-deploy.yml, or create the function"))
+            }
+        }
+
+        if let repository = project.repository {
+            let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
+            let count = (try? ledger.scan().entries.count) ?? 0
+            checks.append(.init(name: "records (local)", ok: true, detail: "\(count) record(s) in \(project.config.notes.ref)", fix: nil))
+            let remote = project.config.notes.remote
+            switch repository.remoteHasRef(project.config.notes.ref, remote: remote, environment: environment.variables) {
+            case .some(true): checks.append(.init(name: "records (\(remote))", ok: true, detail: "\(remote) has \(project.config.notes.ref)", fix: nil))
+            case .some(false): checks.append(.init(name: "records (\(remote))", ok: false, detail: "\(remote) has no \(project.config.notes.ref) yet", fix: "lambda-deploy notes push"))
+            case .none: checks.append(.init(name: "records (\(remote))", ok: true, detail: "no remote \(remote) reachable: records stay local", fix: nil))
+            }
+            let hooks = (try? repository.hooksDirectory(environment: environment.variables)) ?? ""
+            let hook = (try? String(contentsOfFile: hooks + "/pre-push", encoding: .utf8)) ?? ""
+            let installed = hook.contains(HookManager.marker)
+            checks.append(.init(name: "pre-push hook", ok: installed, detail: installed ? "installed in \(hooks)" : "not installed: pushes do not deploy \(project.config.hook.alias)", fix: "lambda-deploy hook install"))
+        } else {
+            checks.append(.init(name: "repository", ok: false, detail: "\(environment.currentDirectory) is not in a git repository: deploys cannot be recorded", fix: "run lambda-deploy from the function's repository"))
+        }
+        return DoctorReport(checks: checks)
+    }
+}

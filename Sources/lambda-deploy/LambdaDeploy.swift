@@ -1,7 +1,0 @@
-import ArgumentParser
-
-@main
-struct LambdaDeploy: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "lambda-deploy")
-    func run() async throws {}
-}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Packaging
+import Workflow
+
+struct PackageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "package",
+        abstract: "Build the deployment zip for a function directory, byte-for-byte reproducible.",
+        discussion: """
+            Writes the exact zip Lambda will run and prints its CodeSha256 (the value Lambda reports \
+            for the function), so you can compare it with what is deployed.
+
+            Entries are sorted, timestamps fixed and modes kept (executables 0755, others 0644), so the \
+            same tree always gives the same bytes. `.git/` is never packaged; a `.lambdaignore` file at \
+            the directory's root excludes more (gitignore syntax). `.gitignore` is NOT applied: \
+            node_modules and vendored dependencies are usually git-ignored and must ship.
+
+            Examples:
+              lambda-deploy package src/pr
+              lambda-deploy package src/pr --output build/pr.zip --exclude '*.md' --json
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The function's directory.", valueName: "DIR"))
+    var directory: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the zip (default: DIR-NAME.zip in the current directory).", valueName: "FILE"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Deflate level, 0 (store) to 12 (smallest).", valueName: "N"))
+    var level: Int = 6
+
+    @Option(name: .customLong("exclude"), help: ArgumentHelp("Extra pattern to leave out, gitignore syntax; repeatable.", valueName: "PATTERN"))
+    var excludes: [String] = []
+
+    @Flag(name: .customLong("no-cache"), help: "Compress every file again instead of reusing unchanged entries from the cache.")
+    var noCache = false
+
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Entry cache directory (default ~/.cache/lambda-deploy/entries).", valueName: "DIR"))
+    var cacheDirectory: String?
+
+    @Flag(help: "Print one JSON object: codeSha256, files, bytes, unzippedBytes, output.")
+    var json = false
+
+    func validate() throws {
+        guard (0...12).contains(level) else {
+            throw ValidationError("--level must be between 0 (store) and 12 (smallest); got \(level)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors(json: json) {
+            let environment = RunEnvironment.current()
+            let directoryPath = environment.absolutePath(directory)
+            let name = URL(fileURLWithPath: directoryPath).lastPathComponent
+            var options = PackageOptions(
+                directory: directoryPath,
+                output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"))
+            options.level = level
+            options.excludes = excludes
+            if !noCache {
+                options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
+            }
+            let result = try Packager.package(options)
+            for warning in result.warnings { printError("warning: " + warning) }
+            if json {
+                printJSON(result)
+            } else {
+                print("wrote \(result.output)")
+                print("  files:       \(result.files)")
+                print("  unzipped:    \(formatBytes(result.unzippedBytes)) (\(result.unzippedBytes) bytes)")
+                print("  zipped:      \(formatBytes(result.bytes)) (\(result.bytes) bytes)")
+                print("  CodeSha256:  \(result.codeSha256)")
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+@testable import Packaging
+
+/// Times the library on a real tree (ci/bench-package.sh measures the CLI; this measures the library
+/// alone). Off unless PACKAGING_BENCH_TREE names a directory; run in release:
+/// `PACKAGING_BENCH_TREE=/path swift test -c release -Xswiftc -enable-testing --filter libraryBenchmark`
+@Test(.enabled(if: ProcessInfo.processInfo.environment["PACKAGING_BENCH_TREE"] != nil))
+func libraryBenchmark() throws {
+    let environment = ProcessInfo.processInfo.environment
+    let tree = try #require(environment["PACKAGING_BENCH_TREE"])
+    let runs = Int(environment["PACKAGING_BENCH_RUNS"] ?? "") ?? 5
+    try withTemporaryDirectory { tmp in
+        func median(_ body: () throws -> PackageResult) throws -> (Double, PackageResult) {
+            var times: [Double] = []
+            var last = try body()
+            for _ in 0..<runs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                last = try body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            return (times.sorted()[times.count / 2], last)
+        }
+        let (cold, coldResult) = try median { try packageTree(tree, to: tmp + "/cold.zip") }
+        let (warm, warmResult) = try median { try packageTree(tree, to: tmp + "/warm.zip") { $0.cacheDirectory = tmp + "/cache" } }
+        print("library benchmark: files \(coldResult.files) unzipped \(coldResult.unzippedBytes) zip \(coldResult.bytes); cold \(cold) s, warm \(warm) s")
+        #expect(coldResult.codeSha256 == warmResult.codeSha256)
+    }
+}

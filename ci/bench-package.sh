@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmark: `lambda-deploy package` against Info-ZIP `zip -q -r -X` on a realistic Lambda tree.
+#
+# Builds the tree by copying Python packages (boto3, botocore, numpy, ... about 90 MB in about
+# 3,200 files) from this machine's site-packages into a temporary directory, then times, in the
+# same run, the median of N runs of:
+#   - zip -q -r -X                                   (Info-ZIP, the baseline)
+#   - lambda-deploy package DIR --no-cache           (cold: every entry compressed)
+#   - lambda-deploy package DIR --cache-dir CACHE    (warm: the entry cache filled by a first run)
+# and prints a markdown table with the medians, the ratio to Info-ZIP and both zip sizes.
+#
+# Usage: ci/bench-package.sh [RUNS]        (RUNS defaults to 5)
+# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy),
+#              BENCH_TREE (reuse an existing tree instead of copying one),
+#              BENCH_PACKAGE_CMD (a command taking "DIR OUT [CACHE]" instead of the binary; for
+#              measuring the library before the CLI exists).
+set -euo pipefail
+
+runs="${1:-5}"
+bin="${LAMBDA_DEPLOY_BIN:-.build/release/lambda-deploy}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/bench-package.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+tree="${BENCH_TREE:-}"
+if [[ -z "$tree" ]]; then
+    tree="$work/function"
+    mkdir -p "$tree"
+    site="$(python3 -c 'import site; print(site.getsitepackages()[0])')"
+    for pkg in boto3 botocore s3transfer jmespath dateutil urllib3 requests certifi idna \
+               charset_normalizer six numpy numpy.libs yaml; do
+        if [[ -e "$site/$pkg" ]]; then
+            cp -R "$site/$pkg" "$tree/"
+        elif [[ -e "$site/$pkg.py" ]]; then  # single-module distributions such as six
+            cp "$site/$pkg.py" "$tree/"
+        else
+            echo "skipping $pkg: not in $site" >&2
+        fi
+    done
+    # Stale bytecode is not part of a clean build; keep the tree like `pip install -t` leaves it.
+    find "$tree" -name __pycache__ -type d -prune -exec rm -rf {} +
+fi
+files="$(find "$tree" -type f -o -type l | wc -l)"
+size="$(du -sb "$tree" | cut -f1)"
+
+package() {  # DIR OUT [CACHE]
+    if [[ -n "${BENCH_PACKAGE_CMD:-}" ]]; then
+        $BENCH_PACKAGE_CMD "$@" >/dev/null
+    elif [[ $# -eq 3 ]]; then
+        "$bin" package "$1" --output "$2" --json --cache-dir "$3" >/dev/null
+    else
+        "$bin" package "$1" --output "$2" --json --no-cache >/dev/null
+    fi
+}
+
+now() { date +%s.%N; }
+
+# median_of CMD...: runs the command $runs times (after one warm-up for the page cache), prints the median seconds.
+median_of() {
+    local times=()
+    "$@"
+    for ((i = 0; i < runs; i++)); do
+        local start end
+        start="$(now)"
+        "$@"
+        end="$(now)"
+        times+=("$(echo "$end - $start" | bc -l)")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+infozip() { rm -f "$work/info.zip"; (cd "$tree" && zip -q -r -X "$work/info.zip" .); }
+cold() { package "$tree" "$work/cold.zip"; }
+warm() { package "$tree" "$work/warm.zip" "$work/cache"; }
+
+if command -v hyperfine >/dev/null && [[ -z "${BENCH_NO_HYPERFINE:-}" ]]; then
+    export -f package infozip cold warm
+    export tree work bin BENCH_PACKAGE_CMD
+    hyperfine --warmup 1 --runs "$runs" --shell bash --export-json "$work/h.json" \
+        -n infozip infozip -n cold cold -n warm warm >&2
+    read -r t_zip t_cold t_warm < <(python3 -c '
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+print(r["infozip"], r["cold"], r["warm"])' "$work/h.json")
+else
+    t_zip="$(median_of infozip)"
+    t_cold="$(median_of cold)"
+    t_warm="$(median_of warm)"
+fi
+
+zip_bytes="$(stat -c %s "$work/info.zip")"
+cold_bytes="$(stat -c %s "$work/cold.zip")"
+warm_bytes="$(stat -c %s "$work/warm.zip")"
+if ! cmp -s "$work/cold.zip" "$work/warm.zip"; then
+    echo "error: the warm-cache zip differs from the cold one" >&2
+    exit 1
+fi
+
+ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
+echo
+echo "Tree: $files files, $size bytes; $(nproc) cores; median of $runs runs"
+echo
+echo "| | median (s) | vs Info-ZIP | zip bytes |"
+echo "|---|---:|---:|---:|"
+printf '| zip -q -r -X | %.3f | 1.000 | %s |\n' "$t_zip" "$zip_bytes"
+printf '| lambda-deploy package (cold) | %.3f | %s | %s |\n' "$t_cold" "$(ratio "$t_cold" "$t_zip")" "$cold_bytes"
+printf '| lambda-deploy package (warm cache) | %.3f | %s | %s |\n' "$t_warm" "$(ratio "$t_warm" "$t_zip")" "$warm_bytes"
+if (( cold_bytes > zip_bytes )); then
+    echo "warning: our zip is larger than Info-ZIP's by $((cold_bytes - zip_bytes)) bytes" >&2
+fi

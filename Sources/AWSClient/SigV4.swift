@@ -11,6 +11,9 @@ public enum SigV4 {
     /// SHA-256 of the empty string: the payload hash of body-less requests.
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+    /// Hex SHA-256 of a body: the `x-amz-content-sha256` value and the canonical request's last line.
+    public static func payloadHash(_ body: Data) -> String { SHA256.hex(body) }
+
     /// How the canonical URI is derived from the request's (already percent-encoded) path.
     ///
     /// Every service but S3 removes `.`/`..` segments, collapses `//`, and percent-encodes each
@@ -70,6 +73,30 @@ public enum SigV4 {
         return Stages(
             canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature,
             signedHeaders: signedHeaders, credentialScope: scope)
+    }
+
+    /// Query-string signing (presigned URLs): the signing parameters travel in the query and
+    /// only `headers` are signed. Returns the stages and the query to send (`X-Amz-Signature` last).
+    /// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+    public static func presign(
+        method: String, path: String, query: String?, headers: [(name: String, value: String)], payloadHash: String,
+        accessKeyId: String, secretAccessKey: String, sessionToken: String?, region: String, service: String, date: Date,
+        expires: Int, pathRule: PathRule
+    ) -> (stages: Stages, query: String) {
+        let stamp = timestamp(date)
+        let scope = "\(stamp.prefix(8))/\(region)/\(service)/aws4_request"
+        let (signedHeaders, _) = canonicalHeaders(headers)
+        var parameters = [
+            ("X-Amz-Algorithm", algorithm), ("X-Amz-Credential", "\(accessKeyId)/\(scope)"), ("X-Amz-Date", stamp),
+            ("X-Amz-SignedHeaders", signedHeaders), ("X-Amz-Expires", String(expires)),
+        ]
+        if let sessionToken { parameters.append(("X-Amz-Security-Token", sessionToken)) }
+        let extra = parameters.map { "\($0.0)=\(uriEncode($0.1))" }.joined(separator: "&")
+        let fullQuery = (query?.isEmpty ?? true) ? extra : "\(query ?? "")&\(extra)"
+        let result = stages(
+            method: method, path: path, query: fullQuery, headers: headers, payloadHash: payloadHash, secretAccessKey: secretAccessKey,
+            region: region, service: service, date: date, pathRule: pathRule)
+        return (result, fullQuery + "&X-Amz-Signature=\(result.signature)")
     }
 
     /// Headers that are never signed: they are set or rewritten by the HTTP stack or proxies.

@@ -1,1 +1,0 @@
-// AWSClient: see Package.swift for what this module is responsible for.

@@ -1,0 +1,250 @@
+public import Foundation
+
+/// What a call was about, for error messages and logs.
+public struct AWSCallContext: Sendable, Equatable {
+    public var service: AWSService
+    public var operation: String
+    /// Human description of the target, e.g. "function 'demo'" or "alias 'prod' of function 'demo'".
+    public var resource: String?
+    public var region: String
+    /// `host:port` the request went to.
+    public var endpoint: String
+    /// Where the credentials came from (never the credentials themselves).
+    public var credentialSource: String
+}
+
+/// How the calls of one operation went: attempts, time, and whether any attempt may have been
+/// applied by AWS although we saw no success (so the caller should check the end state).
+public struct AttemptSummary: Sendable, Equatable {
+    public var attempts: Int
+    public var elapsed: Duration
+    /// True when some attempt got no answer (timeout, dropped connection) or a 5xx after the
+    /// request was sent: AWS may have done the work.
+    public var mayHaveBeenApplied: Bool
+    /// True when the call stopped because the attempt count or time budget ran out.
+    public var retriesExhausted: Bool
+
+    public init(attempts: Int = 1, elapsed: Duration = .zero, mayHaveBeenApplied: Bool = false, retriesExhausted: Bool = false) {
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.mayHaveBeenApplied = mayHaveBeenApplied
+        self.retriesExhausted = retriesExhausted
+    }
+}
+
+/// The AWS module's one error type. `errorDescription` is one line naming the problem and the fix.
+public enum AWSError: LocalizedError, Sendable {
+    /// AWS answered with an error status (after any retries).
+    case service(context: AWSCallContext, status: Int, code: String, message: String, summary: AttemptSummary)
+    /// No HTTP answer (after any retries).
+    case transport(context: AWSCallContext, failure: TransportFailure, summary: AttemptSummary)
+    /// AWS answered 2xx but the body is not what the API documents.
+    case malformedResponse(context: AWSCallContext, detail: String)
+    /// UpdateFunctionCode finished with LastUpdateStatus Failed (or the function is in State Failed).
+    case updateFailed(function: String, region: String, reason: String, code: String?)
+    /// The waiter gave up.
+    case waitTimedOut(function: String, region: String, after: Duration, lastStatus: String)
+    case noCredentials(searched: [String])
+    case incompleteCredentials(source: String, problem: String)
+    /// A malformed, unreadable or expired credentials/config/token file (line when known).
+    case credentialsFile(path: String, line: Int?, problem: String)
+    /// A local file to upload cannot be read.
+    case unreadableFile(path: String, problem: String)
+    case noRegion(searched: [String])
+    case invalidRegion(String, source: String)
+    case invalidEndpoint(String, source: String)
+    case invalidSetting(name: String, value: String, expected: String)
+
+    /// The AWS error code (e.g. ResourceNotFoundException, PreconditionFailedException), for branching.
+    public var code: String? {
+        if case .service(_, _, let code, _, _) = self { return code }
+        return nil
+    }
+
+    public var httpStatus: Int? {
+        if case .service(_, let status, _, _, _) = self { return status }
+        return nil
+    }
+
+    public var context: AWSCallContext? {
+        switch self {
+        case .service(let context, _, _, _, _), .transport(let context, _, _), .malformedResponse(let context, _): context
+        default: nil
+        }
+    }
+
+    /// Whether trying the same call again later might succeed (throttling, 5xx, network, conflicts).
+    public var isRetryable: Bool {
+        switch self {
+        case .service(_, let status, let code, _, _):
+            ErrorClassifier.isThrottling(status: status, code: code) || status >= 500 || code == "ResourceConflictException"
+        case .transport(_, let failure, _): failure.kind != .unknownHost
+        default: false
+        }
+    }
+
+    /// Whether AWS may have applied the call although it failed (an attempt timed out, lost its
+    /// connection, or got a 5xx). After such a failure of a write, read the resource back.
+    public var mayHaveBeenApplied: Bool {
+        switch self {
+        case .service(_, _, _, _, let summary), .transport(_, _, let summary): summary.mayHaveBeenApplied
+        default: false
+        }
+    }
+
+    public var errorDescription: String? {
+        switch self {
+        case .service(let context, let status, let code, let message, let summary):
+            return Self.describe(context: context, status: status, code: code, message: message, summary: summary)
+        case .transport(let context, let failure, let summary):
+            let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts" : ""
+            let call = "\(context.service.displayName) \(context.operation)"
+            switch failure.kind {
+            case .connectionRefused:
+                return "cannot connect to \(context.endpoint) (connection refused) for \(call)\(tries): check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
+            case .unknownHost:
+                return "cannot resolve host \(context.endpoint) for \(call): check --endpoint-url / AWS_ENDPOINT_URL, the region and your network"
+            case .timedOut:
+                return "no answer from \(context.endpoint) for \(call)\(tries) (timed out): check the network, or raise LAMBDA_DEPLOY_HTTP_TIMEOUT"
+            case .connectionLost, .other:
+                let detail = failure.detail.isEmpty ? failure.kind.rawValue : "\(failure.kind.rawValue): \(failure.detail)"
+                return "network error talking to \(context.endpoint) for \(call)\(tries) (\(detail)): check the network and retry"
+            }
+        case .malformedResponse(let context, let detail):
+            return "unexpected answer from \(context.service.displayName) \(context.operation) at \(context.endpoint) (\(detail)): check that the endpoint is really \(context.service.displayName)"
+        case .updateFailed(let function, let region, let reason, let code):
+            return "Lambda could not update function '\(function)' in \(region): \(reason)\(code.map { " (\($0))" } ?? ""); fix the cause and deploy again"
+        case .waitTimedOut(let function, let region, let after, let lastStatus):
+            return "function '\(function)' in \(region) was still \(lastStatus) after \(Int(seconds(after))) s: check the function in the Lambda console and retry"
+        case .noCredentials(let searched):
+            return "no AWS credentials found (looked in: \(searched.joined(separator: "; "))): set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run `aws configure`"
+        case .incompleteCredentials(let source, let problem):
+            return "incomplete AWS credentials in \(source): \(problem); set both or neither"
+        case .credentialsFile(let path, let line, let problem):
+            return "\(path)\(line.map { ":\($0)" } ?? ""): \(problem)"
+        case .unreadableFile(let path, let problem):
+            return "\(path): \(problem); check that it exists and is readable"
+        case .noRegion(let searched):
+            return "no AWS region set (looked in: \(searched.joined(separator: ", "))): pass --region or set AWS_REGION"
+        case .invalidRegion(let region, let source):
+            return "'\(region)' (from \(source)) is not an AWS region name: use one like us-east-1"
+        case .invalidEndpoint(let value, let source):
+            return "malformed endpoint URL '\(value)' (from \(source)): use an absolute http(s) URL such as http://127.0.0.1:5000"
+        case .invalidSetting(let name, let value, let expected):
+            return "\(name)='\(value)' is invalid: expected \(expected)"
+        }
+    }
+
+    private static func describe(context: AWSCallContext, status: Int, code: String, message: String, summary: AttemptSummary) -> String {
+        let target = context.resource.map { " for \($0)" } ?? ""
+        let call = "\(context.service.displayName) \(context.operation)\(target)"
+        let detail = message.isEmpty ? "" : ": \(message)"
+        let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts in \(String(format: "%.1f", seconds(summary.elapsed))) s" : ""
+        switch code {
+        case "ResourceNotFoundException", "NotFoundException", "NoSuchBucket", "NoSuchKey", "NotFound":
+            let what = context.resource ?? "the resource"
+            return "\(what) not found in region \(context.region) (\(context.service.displayName) \(context.operation)): check the name and --region, or create it first"
+        case "AccessDeniedException", "AccessDenied", "AuthorizationErrorException":
+            return "access denied: the credentials from \(context.credentialSource) may not call \(context.service.rawValue):\(context.operation)\(target); grant that action in their IAM policy"
+        case "InvalidSignatureException", "SignatureDoesNotMatch", "IncompleteSignatureException", "IncompleteSignature":
+            return "AWS rejected the request signature of \(call) (\(code)): check the secret access key from \(context.credentialSource) and the system clock"
+        case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidAccessKeyId":
+            return "AWS does not recognise the access key from \(context.credentialSource) (\(code)) in \(call): check the credentials and the region/endpoint"
+        case "ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired":
+            return "the credentials from \(context.credentialSource) have expired (\(code)): refresh them and retry"
+        case "ResourceConflictException", "ConflictException":
+            return "\(call) conflicts with the current state\(detail)\(tries): wait for the other operation to finish and retry"
+        case "PreconditionFailedException":
+            return "\(call) was refused because the resource changed since it was read (\(code))\(tries): run the command again"
+        default:
+            if ErrorClassifier.isThrottling(status: status, code: code) {
+                return "AWS throttled \(call) (\(code))\(tries): retry later, or raise LAMBDA_DEPLOY_RETRY_BUDGET"
+            }
+            if status >= 500 {
+                return "\(context.service.displayName) failed with HTTP \(status) (\(code)) on \(call)\(tries)\(detail): retry later"
+            }
+            return "\(call) failed with HTTP \(status) \(code)\(detail)"
+        }
+    }
+}
+
+/// Classification of AWS error responses shared by the retry loop and `AWSError`.
+enum ErrorClassifier {
+    static let throttlingCodes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ]
+
+    static func isThrottling(status: Int, code: String) -> Bool {
+        status == 429 || throttlingCodes.contains(code)
+    }
+
+    /// Extracts the error code and message from an AWS error response: `x-amzn-ErrorType` header,
+    /// JSON `__type`/`code`/`message`/`Message`, or XML `<Code>`/`<Message>` (S3, STS, IAM, and
+    /// moto's errors for every service).
+    static func parse(_ response: HTTPResponse) -> (code: String, message: String) {
+        var code = response.header("x-amzn-errortype").map(cleanCode) ?? ""
+        var message = ""
+        if let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] {
+            if code.isEmpty, let type = (object["__type"] ?? object["code"] ?? object["Code"]) as? String { code = cleanCode(type) }
+            message = (object["message"] ?? object["Message"] ?? object["errorMessage"]) as? String ?? ""
+        } else if let text = String(data: response.body, encoding: .utf8), text.contains("<") {
+            if code.isEmpty, let value = XMLText.first("Code", in: text) { code = value }
+            message = XMLText.first("Message", in: text) ?? ""
+        }
+        if code.isEmpty {
+            code =
+                switch response.status {
+                case 400: "BadRequest"
+                case 403: "AccessDenied"
+                case 404: "NotFound"
+                case 409: "Conflict"
+                case 429: "TooManyRequestsException"
+                default: "HTTP\(response.status)"
+                }
+        }
+        return (code, message.replacingOccurrences(of: "\n", with: " "))
+    }
+
+    /// `ResourceNotFoundException:http://internal.amazon.com/...` and `com.amazon.coral#Foo` -> the bare code.
+    static func cleanCode(_ raw: String) -> String {
+        var code = Substring(raw)
+        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
+        if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
+        return code.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Tiny text-level XML reading for the flat answers of S3, STS and IAM (no DTDs, no namespaces needed).
+enum XMLText {
+    /// The text of the first `<tag>` element, entities decoded.
+    static func first(_ tag: String, in text: String) -> String? {
+        all(tag, in: text).first
+    }
+
+    static func all(_ tag: String, in text: String) -> [String] {
+        var results: [String] = []
+        var rest = text[...]
+        let open = "<\(tag)>"
+        let close = "</\(tag)>"
+        while let start = rest.range(of: open) {
+            guard let end = rest.range(of: close, range: start.upperBound..<rest.endIndex) else { break }
+            results.append(decode(String(rest[start.upperBound..<end.lowerBound])))
+            rest = rest[end.upperBound...]
+        }
+        return results
+    }
+
+    static func decode(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

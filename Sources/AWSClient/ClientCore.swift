@@ -1,0 +1,220 @@
+import Foundation
+
+/// Whether a call may be repeated after the server possibly acted on it.
+enum RetrySafety: Sendable {
+    /// Repeating is harmless: reads, and writes that set a state (UpdateAlias, UpdateFunctionCode,
+    /// PublishVersion, PutMethod...) — their preconditions (RevisionId, CodeSha256) turn a
+    /// duplicate into a PreconditionFailed the caller checks, never into a wrong state.
+    case idempotent
+    /// Repeating could act twice (CreateRestApi, CreateDeployment, CreateAlias): retried only when
+    /// the request certainly was not applied (connection refused, throttled).
+    case notIdempotent
+}
+
+/// One AWS API call, before signing.
+struct AWSOperation: Sendable {
+    var service: AWSService
+    var name: String
+    var method: String
+    /// Percent-encoded path, starting with `/`.
+    var path: String
+    var query: [(String, String)] = []
+    var headers: [(name: String, value: String)] = []
+    var body: Data = Data()
+    var resource: String?
+    var safety: RetrySafety = .idempotent
+    /// Retry ResourceConflictException ("an update is in progress") with waits, bounded by the budget.
+    var retryConflicts = false
+    var isUpload = false
+    /// STS AssumeRoleWithWebIdentity is called without credentials.
+    var signed = true
+    /// For S3 virtual-hosted style: the host prefix (`bucket.`) when not using a custom endpoint.
+    var hostPrefix: String?
+}
+
+/// Signs, sends, retries, logs and maps errors for every service client.
+struct ClientCore: Sendable {
+    let configuration: AWSConfiguration
+
+    init(_ configuration: AWSConfiguration) { self.configuration = configuration }
+
+    func url(for operation: AWSOperation) -> URL? {
+        var base = configuration.endpoints.url(for: operation.service).absoluteString
+        if let prefix = operation.hostPrefix, let range = base.range(of: "://") {
+            base.insert(contentsOf: prefix, at: range.upperBound)
+        }
+        while base.hasSuffix("/") { base.removeLast() }
+        var text = base + operation.path
+        if !operation.query.isEmpty {
+            text += "?" + operation.query.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&")
+        }
+        return URL(string: text)
+    }
+
+    func context(_ operation: AWSOperation, url: URL?) -> AWSCallContext {
+        let endpointURL = url ?? configuration.endpoints.url(for: operation.service)
+        let defaultPort = endpointURL.scheme?.lowercased() == "http" ? 80 : 443
+        return AWSCallContext(
+            service: operation.service, operation: operation.name, resource: operation.resource, region: configuration.region,
+            endpoint: "\(endpointURL.host ?? "?"):\(endpointURL.port ?? defaultPort)", credentialSource: configuration.credentials.source)
+    }
+
+    /// Sends with retries; returns the first 2xx response, or throws `AWSError`.
+    func send(_ operation: AWSOperation) async throws -> HTTPResponse {
+        let policy = configuration.retryPolicy
+        let clock = configuration.clock
+        guard let url = url(for: operation) else {
+            throw AWSError.invalidEndpoint(configuration.endpoints.url(for: operation.service).absoluteString + operation.path, source: "request URL")
+        }
+        let context = context(operation, url: url)
+        let start = clock.now()
+        var attempts = 0
+        var ordinaryRetries = 0
+        var conflictRetries = 0
+        var mayHaveBeenApplied = false
+
+        while true {
+            attempts += 1
+            var request = HTTPRequest(
+                method: operation.method, url: url, headers: operation.headers, body: operation.body,
+                timeout: operation.isUpload ? policy.uploadTimeout : policy.requestTimeout)
+            if operation.signed {
+                request = SigV4.sign(
+                    request, credentials: configuration.credentials, region: configuration.endpoints.signingRegion(for: operation.service),
+                    service: operation.service.rawValue, date: configuration.date())
+            }
+            let sent = clock.now()
+            let outcome: Result<HTTPResponse, TransportFailure>
+            do {
+                outcome = .success(try await configuration.transport.send(request))
+            } catch let failure as TransportFailure {
+                outcome = .failure(failure)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                outcome = .failure(TransportFailure(.other, String(describing: error)))
+            }
+            let took = clock.now() - sent
+
+            // Decide: success, final failure, or retry after `delay`.
+            var delay: Duration
+            var isConflict = false
+            let failureError: (AttemptSummary) -> AWSError
+            switch outcome {
+            case .success(let response) where (200..<300).contains(response.status):
+                log(operation, url, "\(response.status)", took, attempts)
+                return response
+            case .success(let response):
+                let (code, message) = ErrorClassifier.parse(response)
+                log(operation, url, "\(response.status) \(code)", took, attempts)
+                failureError = { .service(context: context, status: response.status, code: code, message: message, summary: $0) }
+                let throttled = ErrorClassifier.isThrottling(status: response.status, code: code)
+                let conflict =
+                    operation.retryConflicts && code == "ResourceConflictException"
+                    && !message.lowercased().contains("already exist")
+                if response.status >= 500 && !throttled { mayHaveBeenApplied = true }
+                if throttled {
+                    delay = policy.backoff(retry: ordinaryRetries + 1, random: configuration.random)
+                    if let retryAfter = response.header("retry-after").flatMap(Self.parseRetryAfter) { delay = retryAfter }
+                } else if response.status >= 500 && operation.safety == .idempotent {
+                    delay = policy.backoff(retry: ordinaryRetries + 1, random: configuration.random)
+                } else if conflict {
+                    isConflict = true
+                    // Lambda updates take seconds: wait 0.5, 1, 2, 4, 5, 5... s with half jitter.
+                    let step = min(5.0, 0.5 * pow(2, Double(min(conflictRetries, 10))))
+                    delay = .milliseconds(Int64(((step / 2) + configuration.random(step / 2)) * 1000))
+                } else {
+                    throw failureError(AttemptSummary(attempts: attempts, elapsed: clock.now() - start, mayHaveBeenApplied: mayHaveBeenApplied))
+                }
+            case .failure(let failure):
+                log(operation, url, failure.kind.rawValue, took, attempts)
+                failureError = { .transport(context: context, failure: failure, summary: $0) }
+                if failure.requestMayHaveReachedServer { mayHaveBeenApplied = true }
+                let retryable =
+                    failure.kind != .unknownHost
+                    && (operation.safety == .idempotent || !failure.requestMayHaveReachedServer)
+                guard retryable else {
+                    throw failureError(AttemptSummary(attempts: attempts, elapsed: clock.now() - start, mayHaveBeenApplied: mayHaveBeenApplied))
+                }
+                delay = policy.backoff(retry: ordinaryRetries + 1, random: configuration.random)
+            }
+
+            let elapsed = clock.now() - start
+            let outOfAttempts = !isConflict && ordinaryRetries + 1 >= policy.maxAttempts
+            if outOfAttempts || elapsed + delay > policy.budget {
+                throw failureError(AttemptSummary(attempts: attempts, elapsed: elapsed, mayHaveBeenApplied: mayHaveBeenApplied, retriesExhausted: true))
+            }
+            if isConflict { conflictRetries += 1 } else { ordinaryRetries += 1 }
+            configuration.logger?("retrying \(operation.service.rawValue) \(operation.name) in \(String(format: "%.2f", seconds(delay))) s")
+            try await clock.sleep(for: delay)
+        }
+    }
+
+    /// `Retry-After` in seconds (RFC 9110 also allows an HTTP date, which AWS does not send).
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        guard let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else { return nil }
+        return .milliseconds(Int64(min(number, 3600) * 1000))
+    }
+
+    /// Verbose log: method, URL, status, time. Never headers (Authorization, X-Amz-Security-Token) or bodies.
+    private func log(_ operation: AWSOperation, _ url: URL, _ status: String, _ took: Duration, _ attempt: Int) {
+        guard let logger = configuration.logger else { return }
+        let milliseconds = Int((seconds(took) * 1000).rounded())
+        logger(
+            "\(operation.service.rawValue) \(operation.name) \(operation.method) \(url.absoluteString) -> \(status) (\(milliseconds) ms, attempt \(attempt)/\(configuration.retryPolicy.maxAttempts))"
+        )
+    }
+
+    // MARK: JSON helpers
+
+    func decode<T: Decodable>(_ type: T.Type, from response: HTTPResponse, _ operation: AWSOperation) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: response.body)
+        } catch {
+            throw AWSError.malformedResponse(
+                context: context(operation, url: url(for: operation)), detail: "cannot decode \(T.self): \(Self.describeDecodingError(error))")
+        }
+    }
+
+    static func describeDecodingError(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _): "missing field \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "bad field \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        default: "not JSON"
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    /// A JSON string literal (quotes included).
+    static func jsonString(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Form encoding for the Query protocol (STS, IAM).
+    static func form(_ pairs: [(String, String)]) -> Data {
+        Data(pairs.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&").utf8)
+    }
+}

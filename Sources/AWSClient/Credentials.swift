@@ -1,0 +1,265 @@
+public import Foundation
+
+/// AWS credentials and where they came from. Secrets never appear in `description`,
+/// `debugDescription`, string interpolation or `dump`.
+public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public let accessKeyId: String
+    public let secretAccessKey: String
+    public let sessionToken: String?
+    public let expiration: Date?
+    /// Human description of the source, e.g. "environment", "profile default in ~/.aws/credentials".
+    public let source: String
+
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil, source: String) {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+        self.source = source
+    }
+
+    /// The access key id with all but its last four characters masked (as `aws configure list` does).
+    public var maskedAccessKeyId: String {
+        accessKeyId.count <= 4 ? "****" : String(repeating: "*", count: 4) + accessKeyId.suffix(4)
+    }
+
+    public var description: String {
+        "AWSCredentials(accessKeyId: \(maskedAccessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"), source: \(source))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "accessKeyId": maskedAccessKeyId, "secretAccessKey": "<redacted>",
+                "sessionToken": sessionToken == nil ? "none" : "<redacted>",
+                "expiration": expiration.map { "\($0)" } ?? "none", "source": source,
+            ], displayStyle: .struct)
+    }
+}
+
+/// Reads configuration files. Tests pass an in-memory fake.
+public protocol FileReading: Sendable {
+    /// The file's text, or `nil` when it does not exist.
+    func contents(ofFile path: String) throws -> String?
+}
+
+/// Reads the local file system.
+public struct LocalFileReader: FileReading {
+    public init() {}
+    public func contents(ofFile path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw AWSError.credentialsFile(path: path, line: nil, problem: "cannot be read as UTF-8 text (\(error.localizedDescription))")
+        }
+    }
+}
+
+/// Exchanges a web identity token for temporary credentials (STS AssumeRoleWithWebIdentity).
+public typealias WebIdentityExchange = @Sendable (_ roleArn: String, _ sessionName: String, _ token: String) async throws -> AWSCredentials
+
+/// Resolves credentials in the order AWS SDKs use: environment, web identity, shared files.
+///
+/// https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html
+public struct CredentialChain: Sendable {
+    public let environment: [String: String]
+    public let files: any FileReading
+    public let now: @Sendable () -> Date
+
+    public init(environment: [String: String], files: any FileReading = LocalFileReader(), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.environment = environment
+        self.files = files
+        self.now = now
+    }
+
+    private func value(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// The first source that has credentials. `webIdentity` performs the STS exchange (production:
+    /// `STSClient.assumeRoleWithWebIdentity`).
+    public func resolve(webIdentity: WebIdentityExchange) async throws -> AWSCredentials {
+        var searched: [String] = []
+
+        // 1. Environment.
+        let keyId = value("AWS_ACCESS_KEY_ID")
+        let secret = value("AWS_SECRET_ACCESS_KEY")
+        if let keyId, let secret {
+            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"), source: "environment")
+        }
+        if keyId != nil || secret != nil {
+            throw AWSError.incompleteCredentials(
+                source: "environment",
+                problem: keyId == nil ? "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not" : "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+        }
+        searched.append("environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+
+        // 2. Web identity (GitHub Actions OIDC and EKS).
+        if let roleArn = value("AWS_ROLE_ARN"), let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE") {
+            guard let token = try files.contents(ofFile: tokenFile)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+                throw AWSError.credentialsFile(path: tokenFile, line: nil, problem: "web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) is missing or empty")
+            }
+            let session = value("AWS_ROLE_SESSION_NAME") ?? "lambda-deploy-\(Int(now().timeIntervalSince1970))"
+            let credentials = try await webIdentity(roleArn, session, token)
+            return AWSCredentials(
+                accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey,
+                sessionToken: credentials.sessionToken, expiration: credentials.expiration,
+                source: "web identity (\(roleArn))")
+        }
+        searched.append("web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)")
+
+        // 3. Shared credentials and config files.
+        let shared = SharedConfigFiles(environment: environment, files: files)
+        if let credentials = try shared.credentials(now: now()) { return credentials }
+        searched.append(contentsOf: shared.searchedDescriptions)
+        throw AWSError.noCredentials(searched: searched)
+    }
+}
+
+/// The shared `~/.aws/credentials` and `~/.aws/config` files for the selected profile.
+///
+/// https://docs.aws.amazon.com/sdkref/latest/guide/file-format.html — in the config file every
+/// profile but `default` is written `[profile NAME]`; in the credentials file it is `[NAME]`.
+public struct SharedConfigFiles: Sendable {
+    public let profile: String
+    let credentialsPath: String?
+    let configPath: String?
+    let credentialsDisplay: String
+    let configDisplay: String
+    let files: any FileReading
+
+    public init(environment: [String: String], files: any FileReading = LocalFileReader()) {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        profile = value("AWS_PROFILE") ?? value("AWS_DEFAULT_PROFILE") ?? "default"
+        let home = value("HOME")
+        credentialsPath = value("AWS_SHARED_CREDENTIALS_FILE") ?? home.map { "\($0)/.aws/credentials" }
+        configPath = value("AWS_CONFIG_FILE") ?? home.map { "\($0)/.aws/config" }
+        credentialsDisplay = value("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials"
+        configDisplay = value("AWS_CONFIG_FILE") ?? "~/.aws/config"
+        self.files = files
+    }
+
+    var searchedDescriptions: [String] {
+        [
+            "profile \(profile) in \(credentialsDisplay)\(credentialsPath == nil ? " (HOME not set)" : "")",
+            "profile \(profile) in \(configDisplay)\(configPath == nil ? " (HOME not set)" : "")",
+        ]
+    }
+
+    /// The profile's section from one file, or nil when the file or section is absent.
+    private func section(in path: String?, isConfig: Bool) throws -> INISection? {
+        guard let path, let text = try files.contents(ofFile: path) else { return nil }
+        let sections = try INIFile.parse(text, path: path)
+        let wanted = isConfig && profile != "default" ? "profile \(profile)" : profile
+        return sections.last { $0.name == wanted }
+            ?? (isConfig && profile == "default" ? sections.last { $0.name == "profile default" } : nil)
+    }
+
+    /// Credentials of the profile (credentials file first, then config file), or nil when neither has any.
+    public func credentials(now: Date) throws -> AWSCredentials? {
+        for (path, display, isConfig) in [(credentialsPath, credentialsDisplay, false), (configPath, configDisplay, true)] {
+            guard let section = try section(in: path, isConfig: isConfig) else { continue }
+            let where_ = "profile \(profile) in \(display)"
+            let keyId = section.values["aws_access_key_id"]
+            let secret = section.values["aws_secret_access_key"]
+            if keyId == nil && secret == nil {
+                if let other = ["role_arn", "credential_process", "sso_session", "sso_start_url"].first(where: { section.values[$0] != nil }) {
+                    throw AWSError.credentialsFile(
+                        path: display, line: section.line,
+                        problem: "profile \(profile) uses '\(other)', which lambda-deploy does not support; export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. from `aws configure export-credentials`)")
+                }
+                continue
+            }
+            guard let keyId, !keyId.value.isEmpty else {
+                throw AWSError.credentialsFile(path: display, line: section.line, problem: "profile \(profile) has aws_secret_access_key but no aws_access_key_id")
+            }
+            guard let secret, !secret.value.isEmpty else {
+                throw AWSError.credentialsFile(path: display, line: keyId.line, problem: "profile \(profile) has aws_access_key_id but no aws_secret_access_key")
+            }
+            var expiration: Date?
+            if let expires = section.values["aws_expiration"] ?? section.values["expiration"] ?? section.values["x_security_token_expires"] {
+                guard let date = parseISO8601(expires.value) else {
+                    throw AWSError.credentialsFile(path: display, line: expires.line, problem: "expiration '\(expires.value)' is not an ISO 8601 time")
+                }
+                if date <= now {
+                    throw AWSError.credentialsFile(
+                        path: display, line: expires.line,
+                        problem: "the credentials of profile \(profile) expired at \(expires.value); refresh them (e.g. log in again)")
+                }
+                expiration = date
+            }
+            return AWSCredentials(
+                accessKeyId: keyId.value, secretAccessKey: secret.value,
+                sessionToken: section.values["aws_session_token"]?.value, expiration: expiration, source: where_)
+        }
+        return nil
+    }
+
+    /// The profile's `region` from the config file (or, as some tools write it, the credentials file).
+    public func region() throws -> (region: String, source: String)? {
+        for (path, display, isConfig) in [(configPath, configDisplay, true), (credentialsPath, credentialsDisplay, false)] {
+            if let region = try section(in: path, isConfig: isConfig)?.values["region"], !region.value.isEmpty {
+                return (region.value, "profile \(profile) in \(display)")
+            }
+        }
+        return nil
+    }
+}
+
+func parseISO8601(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text)
+}
+
+struct INISection: Sendable {
+    var name: String
+    var line: Int
+    var values: [String: (value: String, line: Int)] = [:]
+}
+
+/// The subset of INI the AWS shared files use: `[section]`, `key = value`, `#`/`;` comments,
+/// indented continuation lines (nested `s3 =` settings) which are ignored.
+enum INIFile {
+    static func parse(_ text: String, path: String) throws -> [INISection] {
+        var sections: [INISection] = []
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "malformed section header '\(line)' (expected [name])")
+                }
+                let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+                    .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+                sections.append(INISection(name: name, line: lineNumber))
+                continue
+            }
+            if rawLine.first == " " || rawLine.first == "\t" { continue }  // nested sub-setting
+            guard let equals = line.firstIndex(of: "=") else {
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "expected 'key = value' or '[section]'")
+            }
+            guard !sections.isEmpty else {
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting outside of any [section]")
+            }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty else {
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting with an empty name")
+            }
+            sections[sections.count - 1].values[key] = (value, lineNumber)
+        }
+        return sections
+    }
+}

@@ -1,0 +1,258 @@
+public import Foundation
+
+/// AWS Lambda's REST-JSON API, version 2015-03-31.
+///
+/// Retry safety (see `RetrySafety`): reads, UpdateFunctionCode, UpdateAlias and PublishVersion
+/// are repeated after timeouts and 5xx — the CodeSha256 and RevisionId preconditions the caller
+/// passes make a repeated write fail with PreconditionFailedException instead of acting on a
+/// state it did not see. CreateFunction and CreateAlias are repeated only when the request
+/// certainly did not arrive. After any failure with `mayHaveBeenApplied`, read the state back.
+/// https://docs.aws.amazon.com/lambda/latest/api/API_Operations.html
+public final class LambdaClient: Sendable {
+    let core: ClientCore
+
+    public init(_ configuration: AWSConfiguration) { core = ClientCore(configuration) }
+
+    public var region: String { core.configuration.region }
+
+    /// Most ZipFile uploads Lambda accepts in one request: 69,905,067 bytes for the whole request.
+    public static let maxDirectUploadRequestBytes = 69_905_067
+
+    /// Size of the UpdateFunctionCode request body for a zip of `zipSize` bytes (base64 + JSON).
+    public static func directUploadRequestSize(zipSize: Int) -> Int { (zipSize + 2) / 3 * 4 + #"{"ZipFile":""}"#.utf8.count }
+
+    private func path(_ function: String, _ suffix: String = "") -> String {
+        "/2015-03-31/functions/\(SigV4.uriEncode(function))\(suffix)"
+    }
+
+    private func operation(
+        _ name: String, _ method: String, _ path: String, resource: String, query: [(String, String)] = [], body: Data? = nil,
+        safety: RetrySafety = .idempotent, retryConflicts: Bool = false
+    ) -> AWSOperation {
+        AWSOperation(
+            service: .lambda, name: name, method: method, path: path, query: query,
+            headers: body == nil ? [] : [("Content-Type", "application/json")], body: body ?? Data(), resource: resource,
+            safety: safety, retryConflicts: retryConflicts)
+    }
+
+    private func call<T: Decodable>(_ operation: AWSOperation, as type: T.Type) async throws -> T {
+        try core.decode(type, from: try await core.send(operation), operation)
+    }
+
+    // MARK: Reads
+
+    /// The configuration of `$LATEST` (qualifier nil), a version or an alias.
+    public func getFunctionConfiguration(_ function: String, qualifier: String? = nil) async throws -> FunctionConfiguration {
+        try await call(
+            operation(
+                "GetFunctionConfiguration", "GET", path(function, "/configuration"), resource: "function '\(function)'",
+                query: qualifier.map { [("Qualifier", $0)] } ?? []), as: FunctionConfiguration.self)
+    }
+
+    /// The alias, or nil when the function exists but the alias does not.
+    public func getAlias(_ function: String, name: String) async throws -> AliasConfiguration? {
+        do {
+            return try await call(
+                operation("GetAlias", "GET", path(function, "/aliases/\(SigV4.uriEncode(name))"), resource: "function '\(function)'"),
+                as: AliasConfiguration.self)
+        } catch let error as AWSError where error.code == "ResourceNotFoundException" && !Self.isFunctionMissing(error) {
+            return nil
+        }
+    }
+
+    /// Lambda says "Function not found: arn..." when the function itself is missing and
+    /// "Cannot find alias arn..." / "The resource you requested does not exist." otherwise.
+    static func isFunctionMissing(_ error: AWSError) -> Bool {
+        guard case .service(_, _, _, let message, _) = error else { return false }
+        return message.lowercased().contains("function not found")
+    }
+
+    /// Every version (`$LATEST` included), following NextMarker through all pages (50 per page).
+    public func listVersions(_ function: String) async throws -> [FunctionConfiguration] {
+        var all: [FunctionConfiguration] = []
+        var marker: String?
+        var seen: Set<String> = []
+        repeat {
+            var query = [("MaxItems", "50")]
+            if let marker { query.append(("Marker", marker)) }
+            let page = try await call(
+                operation("ListVersionsByFunction", "GET", path(function, "/versions"), resource: "function '\(function)'", query: query),
+                as: VersionsPage.self)
+            all += page.versions ?? []
+            marker = page.nextMarker.flatMap { $0.isEmpty ? nil : $0 }
+            if let current = marker, !seen.insert(current).inserted { break }  // a server repeating a marker must not loop us forever
+        } while marker != nil
+        return all
+    }
+
+    /// Every alias, following NextMarker through all pages.
+    public func listAliases(_ function: String) async throws -> [AliasConfiguration] {
+        var all: [AliasConfiguration] = []
+        var marker: String?
+        var seen: Set<String> = []
+        repeat {
+            var query = [("MaxItems", "50")]
+            if let marker { query.append(("Marker", marker)) }
+            let page = try await call(
+                operation("ListAliases", "GET", path(function, "/aliases"), resource: "function '\(function)'", query: query),
+                as: AliasesPage.self)
+            all += page.aliases ?? []
+            marker = page.nextMarker.flatMap { $0.isEmpty ? nil : $0 }
+            if let current = marker, !seen.insert(current).inserted { break }
+        } while marker != nil
+        return all
+    }
+
+    /// The resource policy JSON of the function or qualifier, or nil when it has none.
+    public func getPolicy(_ function: String, qualifier: String? = nil) async throws -> String? {
+        do {
+            let response = try await call(
+                operation(
+                    "GetPolicy", "GET", path(function, "/policy"), resource: "function '\(function)'",
+                    query: qualifier.map { [("Qualifier", $0)] } ?? []), as: PolicyResponse.self)
+            return response.policy
+        } catch let error as AWSError where error.code == "ResourceNotFoundException" && !Self.isFunctionMissing(error) {
+            return nil
+        }
+    }
+
+    // MARK: Writes
+
+    /// Uploads a zip directly (body `{"ZipFile": base64}`); the request must stay under
+    /// `maxDirectUploadRequestBytes`. `revisionId` makes it fail if `$LATEST` changed meanwhile.
+    public func updateFunctionCode(_ function: String, zipFile: Data, revisionId: String? = nil) async throws -> FunctionConfiguration {
+        // Built by hand: JSONEncoder would copy a 70 MB string several times.
+        var body = Data(#"{"ZipFile":""#.utf8)
+        body.append(zipFile.base64EncodedData())
+        body.append(Data("\"".utf8))
+        if let revisionId { body.append(Data(",\"RevisionId\":\(ClientCore.jsonString(revisionId))".utf8)) }
+        body.append(Data("}".utf8))
+        var operation = operation(
+            "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: true)
+        operation.isUpload = true
+        return try await call(operation, as: FunctionConfiguration.self)
+    }
+
+    /// Points `$LATEST` at a zip already in S3 (for packages over the direct-upload cap).
+    public func updateFunctionCode(_ function: String, s3Bucket: String, s3Key: String, revisionId: String? = nil) async throws
+        -> FunctionConfiguration
+    {
+        try await call(
+            operation(
+                "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'",
+                body: ClientCore.json(UpdateCodeBody(S3Bucket: s3Bucket, S3Key: s3Key, RevisionId: revisionId)), retryConflicts: true),
+            as: FunctionConfiguration.self)
+    }
+
+    /// Polls `$LATEST` until its update is done (LastUpdateStatus not InProgress, State not
+    /// Pending); Failed becomes `AWSError.updateFailed` with Lambda's reason.
+    /// Same conditions as the `function-updated-v2` waiter, polled faster at first.
+    public func waitUntilUpdated(_ function: String, timeout: Duration = .seconds(300)) async throws -> FunctionConfiguration {
+        let clock = core.configuration.clock
+        let start = clock.now()
+        var interval = Duration.milliseconds(250)
+        while true {
+            let configuration = try await getFunctionConfiguration(function)
+            if configuration.lastUpdateStatus == "Failed" {
+                throw AWSError.updateFailed(
+                    function: function, region: region, reason: configuration.lastUpdateStatusReason ?? "no reason given",
+                    code: configuration.lastUpdateStatusReasonCode)
+            }
+            if configuration.state == "Failed" {
+                throw AWSError.updateFailed(
+                    function: function, region: region, reason: configuration.stateReason ?? "no reason given",
+                    code: configuration.stateReasonCode)
+            }
+            let busy = configuration.lastUpdateStatus == "InProgress" || configuration.state == "Pending"
+            if !busy { return configuration }
+            if clock.now() - start + interval > timeout {
+                throw AWSError.waitTimedOut(
+                    function: function, region: region, after: timeout,
+                    lastStatus: configuration.lastUpdateStatus == "InProgress" ? "updating (InProgress)" : "Pending")
+            }
+            try await clock.sleep(for: interval)
+            interval = min(interval * 2, .seconds(2))
+        }
+    }
+
+    /// Publishes `$LATEST` as a version, only if its code still has `codeSha256` (the precondition
+    /// that keeps a racing deploy's code from being published as ours).
+    public func publishVersion(_ function: String, codeSha256: String, description: String? = nil, revisionId: String? = nil) async throws
+        -> FunctionConfiguration
+    {
+        try await call(
+            operation(
+                "PublishVersion", "POST", path(function, "/versions"), resource: "function '\(function)'",
+                body: ClientCore.json(PublishVersionBody(CodeSha256: codeSha256, Description: description, RevisionId: revisionId)),
+                retryConflicts: true), as: FunctionConfiguration.self)
+    }
+
+    public func createAlias(
+        _ function: String, name: String, version: String, description: String? = nil, additionalVersionWeights: [String: Double]? = nil
+    ) async throws -> AliasConfiguration {
+        try await call(
+            operation(
+                "CreateAlias", "POST", path(function, "/aliases"), resource: "alias '\(name)' of function '\(function)'",
+                body: ClientCore.json(
+                    AliasBody(
+                        Name: name, FunctionVersion: version, Description: description,
+                        RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) })),
+                safety: .notIdempotent, retryConflicts: true), as: AliasConfiguration.self)
+    }
+
+    /// Moves an alias. Pass an empty `additionalVersionWeights` to clear routing, nil to leave it.
+    public func updateAlias(
+        _ function: String, name: String, version: String, description: String? = nil, additionalVersionWeights: [String: Double]? = nil,
+        revisionId: String? = nil
+    ) async throws -> AliasConfiguration {
+        try await call(
+            operation(
+                "UpdateAlias", "PUT", path(function, "/aliases/\(SigV4.uriEncode(name))"), resource: "alias '\(name)' of function '\(function)'",
+                body: ClientCore.json(
+                    AliasBody(
+                        FunctionVersion: version, Description: description,
+                        RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) }, RevisionId: revisionId)),
+                retryConflicts: true), as: AliasConfiguration.self)
+    }
+
+    /// Adds a resource-policy statement. Returns false when a statement with that id already
+    /// exists (re-runs are no-ops), true when it was added.
+    @discardableResult
+    public func addPermission(
+        _ function: String, qualifier: String?, statementId: String, action: String, principal: String, sourceArn: String?
+    ) async throws -> Bool {
+        do {
+            _ = try await core.send(
+                operation(
+                    "AddPermission", "POST", path(function, "/policy"), resource: "function '\(function)'",
+                    query: qualifier.map { [("Qualifier", $0)] } ?? [],
+                    body: ClientCore.json(PermissionBody(StatementId: statementId, Action: action, Principal: principal, SourceArn: sourceArn)),
+                    retryConflicts: true))
+            return true
+        } catch let error as AWSError where error.code == "ResourceConflictException" && Self.isAlreadyExists(error) {
+            return false
+        }
+    }
+
+    static func isAlreadyExists(_ error: AWSError) -> Bool {
+        guard case .service(_, _, _, let message, _) = error else { return false }
+        return message.lowercased().contains("already exist")
+    }
+
+    /// Creates a function from a zip (for the demo and tests).
+    public func createFunction(
+        _ function: String, runtime: String, role: String, handler: String, zipFile: Data, description: String? = nil,
+        timeout: Int? = nil, memorySize: Int? = nil
+    ) async throws -> FunctionConfiguration {
+        var operation = operation(
+            "CreateFunction", "POST", "/2015-03-31/functions", resource: "function '\(function)'",
+            body: ClientCore.json(
+                CreateFunctionBody(
+                    FunctionName: function, Runtime: runtime, Role: role, Handler: handler,
+                    Code: .init(ZipFile: zipFile.base64EncodedString()), Description: description, Timeout: timeout,
+                    MemorySize: memorySize, Publish: false)),
+            safety: .notIdempotent)
+        operation.isUpload = true
+        return try await call(operation, as: FunctionConfiguration.self)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// STS over the Query protocol (form-encoded POST, XML answers), API version 2011-06-15.
+///
+/// https://docs.aws.amazon.com/STS/latest/APIReference/
+public final class STSClient: Sendable {
+    let core: ClientCore
+
+    public init(_ configuration: AWSConfiguration) { core = ClientCore(configuration) }
+
+    private func operation(_ action: String, _ parameters: [(String, String)], signed: Bool = true) -> AWSOperation {
+        AWSOperation(
+            service: .sts, name: action, method: "POST", path: "/",
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            body: ClientCore.form([("Action", action), ("Version", "2011-06-15")] + parameters), signed: signed)
+    }
+
+    /// The account and ARN of the credentials (used for ARNs, and by `doctor`).
+    public func getCallerIdentity() async throws -> (account: String, arn: String) {
+        let operation = operation("GetCallerIdentity", [])
+        let text = String(decoding: try await core.send(operation).body, as: UTF8.self)
+        guard let account = XMLText.first("Account", in: text), let arn = XMLText.first("Arn", in: text) else {
+            throw AWSError.malformedResponse(context: core.context(operation, url: nil), detail: "no Account/Arn in GetCallerIdentity")
+        }
+        return (account, arn)
+    }
+
+    /// Exchanges an OIDC token (GitHub Actions, EKS) for temporary credentials. The call is
+    /// unsigned: the token is the proof.
+    /// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+    public func assumeRoleWithWebIdentity(roleArn: String, sessionName: String, webIdentityToken: String) async throws -> AWSCredentials {
+        var operation = operation(
+            "AssumeRoleWithWebIdentity",
+            [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken)], signed: false)
+        operation.resource = "role \(roleArn)"
+        let text = String(decoding: try await core.send(operation).body, as: UTF8.self)
+        guard let keyId = XMLText.first("AccessKeyId", in: text), let secret = XMLText.first("SecretAccessKey", in: text) else {
+            throw AWSError.malformedResponse(context: core.context(operation, url: nil), detail: "no Credentials in AssumeRoleWithWebIdentity")
+        }
+        return AWSCredentials(
+            accessKeyId: keyId, secretAccessKey: secret, sessionToken: XMLText.first("SessionToken", in: text),
+            expiration: XMLText.first("Expiration", in: text).flatMap(parseISO8601), source: "web identity (\(roleArn))")
+    }
+}

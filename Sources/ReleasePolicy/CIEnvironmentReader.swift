@@ -17,13 +17,10 @@ public struct CIEnvironmentReader: Sendable {
     public func read() -> CIContext {
         var env = Lookup(environment)
         // `CI=false` is how people say "treat this as my machine", even inside a CI container.
-        if let ci = env["CI"], Self.isFalse(ci) {
-            var context = CIContext.local
-            context.rawVariables = env.consulted
-            return context
-        }
         var context: CIContext
-        if env.flag("TRAVIS") {
+        if let ci = env["CI"], Self.isFalse(ci) {
+            context = .local
+        } else if env.flag("TRAVIS") {
             context = travis(&env)
         } else if env.flag("GITHUB_ACTIONS") {
             context = githubActions(&env)
@@ -46,9 +43,69 @@ public struct CIEnvironmentReader: Sendable {
         } else {
             context = .local
         }
+        // Belt and braces: a pull-request indicator from *any* service makes this a pull request,
+        // even when another service was detected (nested CI, a runner that forwards variables,
+        // CI=false). A skipped deploy is the safe mistake; a deployed PR is not.
+        // The indicator variable itself lands in `rawVariables` as evidence.
+        if !context.isPullRequest, Self.pullRequestIndicator(&env) != nil {
+            context.isPullRequest = true
+            context.eventType = .pullRequest
+        }
         context.rawVariables = env.consulted
         return context
     }
+
+    /// The first variable, from any known service, that says "pull request", as `NAME=value`.
+    static func pullRequestIndicator(_ env: inout Lookup) -> String? {
+        for (name, test) in pullRequestIndicators {
+            guard let value = env[name] else { continue }
+            let matches: Bool
+            switch test {
+            case .notFalse: matches = !isFalse(value)
+            case .oneOf(let values): matches = values.contains(value)
+            case .prefix(let prefix): matches = value.hasPrefix(prefix)
+            }
+            if matches { return "\(name)=\(value)" }
+        }
+        return nil
+    }
+
+    enum IndicatorTest: Sendable {
+        case notFalse
+        case oneOf(Set<String>)
+        case prefix(String)
+    }
+
+    static let pullRequestIndicators: [(String, IndicatorTest)] = [
+        ("TRAVIS_PULL_REQUEST", .notFalse),
+        ("TRAVIS_EVENT_TYPE", .oneOf(["pull_request"])),
+        ("GITHUB_EVENT_NAME", .oneOf(githubPullRequestEvents)),
+        ("GITHUB_HEAD_REF", .notFalse),
+        ("GITHUB_REF", .prefix("refs/pull/")),
+        ("CI_MERGE_REQUEST_IID", .notFalse),
+        ("CI_EXTERNAL_PULL_REQUEST_IID", .notFalse),
+        ("CI_PIPELINE_SOURCE", .oneOf(["merge_request_event", "external_pull_request_event"])),
+        ("CIRCLE_PULL_REQUEST", .notFalse),
+        ("CIRCLE_PULL_REQUESTS", .notFalse),
+        ("CIRCLE_PR_NUMBER", .notFalse),
+        ("CI_PULL_REQUEST", .notFalse),
+        ("BUILDKITE_PULL_REQUEST", .notFalse),
+        ("CHANGE_ID", .notFalse),
+        ("BRANCH_NAME", .prefix("PR-")),
+        ("BITBUCKET_PR_ID", .notFalse),
+        ("BUILD_REASON", .oneOf(["PullRequest"])),
+        ("SYSTEM_PULLREQUEST_PULLREQUESTID", .notFalse),
+        ("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", .notFalse),
+        ("BUILD_SOURCEBRANCH", .prefix("refs/pull/")),
+        ("CODEBUILD_WEBHOOK_TRIGGER", .prefix("pr/")),
+        ("CODEBUILD_WEBHOOK_EVENT", .prefix("PULL_REQUEST")),
+        ("CODEBUILD_SOURCE_VERSION", .prefix("pr/")),
+    ]
+
+    static let githubPullRequestEvents: Set<String> = [
+        "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment",
+        "merge_group",
+    ]
 
     // MARK: Travis CI
     // https://docs.travis-ci.com/user/environment-variables/#default-environment-variables
@@ -91,10 +148,7 @@ public struct CIEnvironmentReader: Sendable {
         let refType = env["GITHUB_REF_TYPE"]
         // pull_request_target runs with the base repository's secrets on a fork's code: the one
         // event that must never deploy, though its GITHUB_REF is the base *branch*.
-        let prEvents: Set = [
-            "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment",
-            "merge_group",
-        ]
+        let prEvents = Self.githubPullRequestEvents
         let prRef = ref.hasPrefix("refs/pull/")
         c.isPullRequest = eventName.map(prEvents.contains) == true || prRef || env["GITHUB_HEAD_REF"] != nil
         if c.isPullRequest {

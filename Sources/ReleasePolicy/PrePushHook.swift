@@ -30,7 +30,8 @@ public struct PrePushUpdate: Sendable, Equatable {
     /// trailing `\r` are tolerated; anything else malformed is an error naming the line.
     public static func parse(stdin: String) throws(PolicyError) -> [PrePushUpdate] {
         var updates: [PrePushUpdate] = []
-        let lines = stdin.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
+        let lines = stdin.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         for (index, rawLine) in lines.enumerated() {
             var line = String(rawLine)
             if line.hasSuffix("\r") { line.removeLast() }

@@ -1,0 +1,55 @@
+public import Foundation
+
+/// Everything that can go wrong in the release policy: a config file that does not say what the
+/// user meant, a protected alias deployed by hand, or a pre-push line git should never have sent.
+///
+/// Each description is one line that names the file (and line), key or alias, and says what to do.
+public enum PolicyError: Error, Equatable, Sendable, LocalizedError {
+    /// The YAML itself does not parse.
+    case configSyntax(file: String, line: Int?, problem: String)
+    /// A key the config format does not know (typos must not pass silently).
+    case unknownKey(file: String, line: Int?, keyPath: String, suggestion: String?, known: [String])
+    /// The same key twice in one mapping (YAML would silently keep the last one).
+    case duplicateKey(file: String, line: Int?, keyPath: String)
+    /// A value of the wrong YAML type.
+    case wrongType(file: String, line: Int?, keyPath: String, expected: String)
+    /// A value of the right type that is still not acceptable.
+    case invalidValue(file: String, line: Int?, keyPath: String, value: String, reason: String)
+    /// An alias name Lambda would reject (outside the config file, e.g. `--alias`).
+    case invalidAlias(alias: String, reason: String)
+    /// A protected alias deployed outside a CI push build of a mapped branch.
+    case protectedAlias(alias: String, mappedBranches: [String], where: String)
+    /// A pre-push stdin line that is not `<local ref> <local sha> <remote ref> <remote sha>`.
+    case malformedPrePushLine(lineNumber: Int, line: String, problem: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .configSyntax(file, line, problem):
+            return "\(Self.place(file, line)): YAML syntax error: \(problem); fix the YAML at that line."
+        case let .unknownKey(file, line, keyPath, suggestion, known):
+            let hint = suggestion.map { "did you mean `\($0)`?" }
+                ?? "known keys here: \(known.joined(separator: ", "))"
+            return "\(Self.place(file, line)): unknown key `\(keyPath)`; \(hint) Remove or rename it."
+        case let .duplicateKey(file, line, keyPath):
+            return "\(Self.place(file, line)): key `\(keyPath)` appears twice; keep one of them."
+        case let .wrongType(file, line, keyPath, expected):
+            let name = keyPath.isEmpty ? "the top level" : "`\(keyPath)`"
+            return "\(Self.place(file, line)): \(name) must be \(expected); change its value."
+        case let .invalidValue(file, line, keyPath, value, reason):
+            return "\(Self.place(file, line)): `\(keyPath)` value \"\(value)\" is invalid: \(reason)."
+        case let .invalidAlias(alias, reason):
+            return "alias \"\(alias)\" is invalid: \(reason)."
+        case let .protectedAlias(alias, mappedBranches, place):
+            let how = mappedBranches.isEmpty
+                ? "no branch maps to it in `branches:`, so only a deploy with --override-protection can move it"
+                : "it moves only from a CI push build of \(mappedBranches.map { "`\($0)`" }.joined(separator: " or ")) (push there and let CI run lambda-deploy)"
+            return "alias `\(alias)` is protected and this is \(place): \(how); --override-protection forces it and is recorded in the deploy record."
+        case let .malformedPrePushLine(lineNumber, line, problem):
+            return "pre-push input line \(lineNumber) \"\(line)\" is malformed: \(problem); git sends `<local ref> <local sha> <remote ref> <remote sha>` (is the hook called by git?)."
+        }
+    }
+
+    private static func place(_ file: String, _ line: Int?) -> String {
+        line.map { "\(file):\($0)" } ?? file
+    }
+}

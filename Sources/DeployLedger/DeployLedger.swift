@@ -1,2 +1,0 @@
-// DeployLedger: see Package.swift for what this module is responsible for.
-internal import CLibgit2

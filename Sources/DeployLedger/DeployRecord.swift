@@ -1,0 +1,314 @@
+public import Foundation
+
+/// One deployment, as stored in a git note: one JSON object per line, keys sorted.
+///
+/// Notes hold JSON Lines so a note can carry many records (dev, then prod, redeploys, promotions)
+/// and two versions of a note merge line-wise, as `git notes merge -s cat_sort_uniq` does.
+/// Readers ignore unknown keys and tolerate missing optional ones, so newer writers can add fields.
+/// The annotated commit is the note's object, not a field.
+public struct DeployRecord: Codable, Sendable, Equatable {
+    /// What happened; a record is written only once the outcome is known.
+    public enum Outcome: String, Codable, Sendable, CaseIterable {
+        /// The alias really points at the new version.
+        case deployed
+        /// The code was already live; nothing changed.
+        case unchanged
+        /// Something changed in AWS and the deploy did not complete.
+        case failed
+    }
+
+    /// What started the deploy.
+    public enum Trigger: String, Codable, Sendable, CaseIterable {
+        case ci, hook, manual, promote, rollback
+    }
+
+    /// The record format version; this module writes 1.
+    public var schema: Int
+    /// UTC ISO-8601 with second precision, e.g. `2024-05-01T12:00:00Z` (see ``timestamp(_:)``).
+    public var time: String
+    public var function: String
+    public var region: String
+    public var account: String?
+    public var alias: String
+    public var version: String?
+    public var previousVersion: String?
+    public var codeSha256: String?
+    public var result: Outcome
+    public var trigger: Trigger
+    /// The CI service (`github-actions`, `gitlab`, ...).
+    public var ci: String?
+    public var build: String?
+    public var buildUrl: String?
+    public var branch: String?
+    /// The CI actor or git user who caused the deploy.
+    public var actor: String?
+    public var dirty: Bool?
+    public var overrideProtection: Bool?
+    public var anyCommit: Bool?
+    /// Percent of traffic routed to the new version, for gradual deploys.
+    public var weight: Int?
+    /// The source alias of a promotion.
+    public var promotedFrom: String?
+    /// Name and version of the writer, e.g. `lambda-deploy 0.1.0`.
+    public var tool: String
+    public var error: String?
+
+    public init(
+        schema: Int = 1, time: String, function: String, region: String, account: String? = nil,
+        alias: String, version: String? = nil, previousVersion: String? = nil, codeSha256: String? = nil,
+        result: Outcome, trigger: Trigger, ci: String? = nil, build: String? = nil, buildUrl: String? = nil,
+        branch: String? = nil, actor: String? = nil, dirty: Bool? = nil, overrideProtection: Bool? = nil,
+        anyCommit: Bool? = nil, weight: Int? = nil, promotedFrom: String? = nil, tool: String, error: String? = nil
+    ) {
+        self.schema = schema
+        self.time = time
+        self.function = function
+        self.region = region
+        self.account = account
+        self.alias = alias
+        self.version = version
+        self.previousVersion = previousVersion
+        self.codeSha256 = codeSha256
+        self.result = result
+        self.trigger = trigger
+        self.ci = ci
+        self.build = build
+        self.buildUrl = buildUrl
+        self.branch = branch
+        self.actor = actor
+        self.dirty = dirty
+        self.overrideProtection = overrideProtection
+        self.anyCommit = anyCommit
+        self.weight = weight
+        self.promotedFrom = promotedFrom
+        self.tool = tool
+        self.error = error
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case schema, time, function, region, account, alias, version, previousVersion, codeSha256
+        case result, trigger, ci, build, buildUrl, branch, actor, dirty, overrideProtection
+        case anyCommit, weight, promotedFrom, tool, error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // A hand-written line without `schema` is still a version-1 record.
+        schema = try c.decodeIfPresent(Int.self, forKey: .schema) ?? 1
+        time = try c.decode(String.self, forKey: .time)
+        function = try c.decode(String.self, forKey: .function)
+        region = try c.decodeIfPresent(String.self, forKey: .region) ?? ""
+        account = try c.decodeIfPresent(String.self, forKey: .account)
+        alias = try c.decode(String.self, forKey: .alias)
+        version = try c.decodeIfPresent(String.self, forKey: .version)
+        previousVersion = try c.decodeIfPresent(String.self, forKey: .previousVersion)
+        codeSha256 = try c.decodeIfPresent(String.self, forKey: .codeSha256)
+        result = try c.decode(Outcome.self, forKey: .result)
+        trigger = try c.decode(Trigger.self, forKey: .trigger)
+        ci = try c.decodeIfPresent(String.self, forKey: .ci)
+        build = try c.decodeIfPresent(String.self, forKey: .build)
+        buildUrl = try c.decodeIfPresent(String.self, forKey: .buildUrl)
+        branch = try c.decodeIfPresent(String.self, forKey: .branch)
+        actor = try c.decodeIfPresent(String.self, forKey: .actor)
+        dirty = try c.decodeIfPresent(Bool.self, forKey: .dirty)
+        overrideProtection = try c.decodeIfPresent(Bool.self, forKey: .overrideProtection)
+        anyCommit = try c.decodeIfPresent(Bool.self, forKey: .anyCommit)
+        weight = try c.decodeIfPresent(Int.self, forKey: .weight)
+        promotedFrom = try c.decodeIfPresent(String.self, forKey: .promotedFrom)
+        tool = try c.decodeIfPresent(String.self, forKey: .tool) ?? ""
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+    }
+
+    // MARK: Time
+
+    /// Formats a date the way records store it: UTC, second precision, `Z` suffix.
+    public static func timestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func pad(_ value: Int?, _ width: Int) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
+    }
+
+    /// The record's time as a date; nil when the field is not ISO-8601.
+    public var date: Date? {
+        RecordTime.secondsSince1970(time).map { Date(timeIntervalSince1970: $0) }
+    }
+
+    // MARK: Lines
+
+    /// The record as one JSON line (keys sorted, slashes unescaped), without the newline.
+    public func jsonLine() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do {
+            data = try encoder.encode(self)
+        } catch {
+            throw LedgerError.cannotEncodeRecord(reason: String(describing: error))
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Parses a note's text: the records it holds and one problem per line that is not a record.
+    ///
+    /// A line broken by a hand edit is reported, never fatal; blank lines are skipped.
+    public static func parseNote(_ text: String) -> (records: [DeployRecord], problems: [String]) {
+        var parser = RecordLineParser()
+        var records: [DeployRecord] = []
+        var problems: [String] = []
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            parser.parseLines(UnsafeRawBufferPointer(buffer)) { lineNumber, result in
+                switch result {
+                case let .success(record): records.append(record)
+                case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
+                }
+            }
+        }
+        return (records, problems)
+    }
+}
+
+/// A deployment record together with the commit its note is attached to.
+///
+/// Encodes as the record's keys plus `commit`, the shape `history --json` prints.
+public struct LedgerEntry: Sendable, Equatable, Encodable {
+    public var commit: String
+    public var record: DeployRecord
+
+    public init(commit: String, record: DeployRecord) {
+        self.commit = commit
+        self.record = record
+    }
+
+    private enum ExtraKeys: String, CodingKey { case commit }
+
+    public func encode(to encoder: any Encoder) throws {
+        try record.encode(to: encoder)
+        var container = encoder.container(keyedBy: ExtraKeys.self)
+        try container.encode(commit, forKey: .commit)
+    }
+}
+
+/// A line that is not a valid record, with a short reason.
+struct RecordLineProblem: Error {
+    var text: String
+}
+
+/// Parses note bytes line by line with one reusable decoder.
+struct RecordLineParser {
+    private let decoder = JSONDecoder()
+
+    /// Calls `body` for each non-blank line with its 1-based number and the parsed record or problem.
+    mutating func parseLines(
+        _ bytes: UnsafeRawBufferPointer,
+        _ body: (Int, Result<DeployRecord, RecordLineProblem>) -> Void
+    ) {
+        var lineNumber = 0
+        var start = 0
+        let count = bytes.count
+        while start < count {
+            var end = start
+            while end < count && bytes[end] != 0x0A { end += 1 }
+            lineNumber += 1
+            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            start = end + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            body(lineNumber, parseLine(line))
+        }
+    }
+
+    func parseLine(_ line: UnsafeRawBufferPointer) -> Result<DeployRecord, RecordLineProblem> {
+        do {
+            return .success(try decoder.decode(DeployRecord.self, from: Data(line)))
+        } catch let DecodingError.keyNotFound(key, _) {
+            return .failure(RecordLineProblem(text: "missing \"\(key.stringValue)\" in \(Self.excerpt(line))"))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let field = context.codingPath.last?.stringValue ?? "value"
+            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.last?.stringValue ?? "value"
+            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
+        } catch {
+            return .failure(RecordLineProblem(text: "not a JSON record: \(Self.excerpt(line))"))
+        }
+    }
+
+    /// The start of a bad line, printable and short, so a problem report stays one line.
+    static func excerpt(_ line: UnsafeRawBufferPointer) -> String {
+        let text = String(decoding: line.prefix(60), as: UTF8.self)
+        let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return "'" + printable + (line.count > 60 ? "...'" : "'")
+    }
+}
+
+/// Fast parsing of record times for sorting and `since` filters.
+enum RecordTime {
+    /// Seconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; nil for anything else.
+    static func secondsSince1970(_ text: String) -> Double? {
+        var utf8 = text.utf8.makeIterator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        while let b = utf8.next() {
+            bytes.append(b)
+            if bytes.count > 40 { return nil }
+        }
+        guard bytes.count >= 20 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for i in range {
+                let b = bytes[i]
+                guard b >= 48 && b <= 57 else { return nil }
+                value = value * 10 + Int(b - 48)
+            }
+            return value
+        }
+        guard bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 116 || bytes[10] == 32,
+              bytes[13] == 58, bytes[16] == 58,
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if bytes[index] == 46 {  // "."
+            var scale = 0.1
+            index += 1
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+        }
+        guard index < bytes.count else { return nil }
+        var offset = 0
+        switch bytes[index] {
+        case 90, 122:  // Z
+            guard index + 1 == bytes.count else { return nil }
+        case 43, 45:  // + -
+            guard index + 6 == bytes.count, bytes[index + 3] == 58,
+                  let h = number(index + 1..<index + 3), let m = number(index + 4..<index + 6) else { return nil }
+            offset = (h * 3600 + m * 60) * (bytes[index] == 43 ? 1 : -1)
+        default:
+            return nil
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+        return Double(seconds) + fraction
+    }
+
+    /// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+}

@@ -1,0 +1,176 @@
+internal import CLibgit2
+public import Foundation
+
+/// Which records `Ledger.history` returns.
+public struct HistoryQuery: Sendable, Equatable {
+    public var alias: String?
+    public var function: String?
+    /// Only records at or after this time.
+    public var since: Date?
+    /// At most this many entries (newest first); nil for all.
+    public var limit: Int?
+
+    public init(alias: String? = nil, function: String? = nil, since: Date? = nil, limit: Int? = nil) {
+        self.alias = alias
+        self.function = function
+        self.since = since
+        self.limit = limit
+    }
+}
+
+/// What `Ledger.mergeNotes(from:author:)` did.
+public enum MergeOutcome: Sendable, Equatable {
+    /// The other ref does not exist (nothing fetched yet, or the remote has no records).
+    case nothingToMerge
+    /// The live ref already contains everything in the other ref.
+    case upToDate
+    /// The live ref was moved forward to the other ref (no local-only records).
+    case fastForward
+    /// A merge commit with both notes commits as parents; `combinedNotes` commits had notes on
+    /// both sides that differed and were combined line-wise.
+    case merged(commit: String, combinedNotes: Int)
+}
+
+/// The deployment records of a repository, kept as JSON Lines notes on `refs/notes/deploys`.
+///
+/// Written and read with libgit2; every write adds a notes commit on the same ref, so the notes
+/// history keeps every version, and `git notes`/`git log --notes` read the result.
+public struct Ledger {
+    public let repository: GitRepository
+    /// The full notes ref name (`deploys` is expanded to `refs/notes/deploys`, as git does).
+    public let notesRef: String
+
+    public init(repository: GitRepository, notesRef: String = "refs/notes/deploys") {
+        self.repository = repository
+        self.notesRef = notesRef.hasPrefix("refs/") ? notesRef : "refs/notes/" + notesRef
+    }
+
+    // MARK: Writing
+
+    /// Appends `record` as a new line to the note on `commit` (a revision; tags are peeled).
+    ///
+    /// Existing lines are never dropped. The new notes commit is built on the notes commit that
+    /// was read and the ref moves only if nobody moved it meanwhile (compare-and-swap), retried a
+    /// few times, so two writers in one repository cannot lose each other's lines.
+    public func append(_ record: DeployRecord, to commit: String, author: Signature) throws {
+        let target = try repository.commitObject(commit).id
+        let line = try record.jsonLine()
+        let signature = try GitSignature(author)
+        for _ in 0..<8 {
+            let tip = try repository.referenceTarget(notesRef)
+            let tipCommit = try tip.map { try repository.lookupCommit($0) }
+            var existing = ""
+            if let tipCommit {
+                existing = try readNote(in: tipCommit, on: target) ?? ""
+            }
+            if !existing.isEmpty && !existing.hasSuffix("\n") { existing += "\n" }
+            let message = existing + line + "\n"
+
+            var newCommit = git_oid()
+            var blob = git_oid()
+            var annotated = target.raw
+            let code = git_note_commit_create(
+                &newCommit, &blob, repository.pointer, tipCommit?.pointer,
+                signature.pointer, signature.pointer, &annotated, message, 1)
+            if code < 0 {
+                throw LedgerError.cannotWriteNote(
+                    commit: target.hex, notesRef: notesRef,
+                    reason: "git_note_commit_create: \(lastLibgit2Message())")
+            }
+            let moved = try repository.updateReference(
+                notesRef, to: ObjectID(newCommit), expected: tip,
+                message: "notes: deploy record added by lambda-deploy")
+            if moved { return }
+        }
+        throw LedgerError.cannotWriteNote(
+            commit: target.hex, notesRef: notesRef,
+            reason: "the notes ref kept changing while writing; retry")
+    }
+
+    /// The note on `annotated` in the notes commit, nil when there is none.
+    private func readNote(in notesCommit: GitObject, on annotated: ObjectID) throws -> String? {
+        var note: OpaquePointer?
+        var raw = annotated.raw
+        let code = git_note_commit_read(&note, repository.pointer, notesCommit.pointer, &raw)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, "git_note_commit_read")
+        guard let note else { return nil }
+        return GitNote(note, repository: repository).message
+    }
+
+    // MARK: Reading
+
+    /// The records on one commit (a revision; tags are peeled) and the lines that are not records.
+    public func records(on commit: String) throws -> (records: [DeployRecord], problems: [String]) {
+        let target = try repository.commitObject(commit).id
+        guard let tip = try repository.referenceTarget(notesRef) else { return ([], []) }
+        let text = try readNote(in: try repository.lookupCommit(tip), on: target) ?? ""
+        return DeployRecord.parseNote(text)
+    }
+
+    /// Every record in the ledger, newest first by record time.
+    ///
+    /// Lines that are not records are skipped here; use ``records(on:)`` to see them.
+    public func allEntries() throws -> [LedgerEntry] {
+        try scan().entries
+    }
+
+    /// Every record plus the problems found, newest first.
+    public func scan() throws -> (entries: [LedgerEntry], problems: [String]) {
+        var iterator: OpaquePointer?
+        let code = git_note_iterator_new(&iterator, repository.pointer, notesRef)
+        if code == GIT_ENOTFOUND.rawValue { return ([], []) }
+        try check(code, "git_note_iterator_new")
+        guard let iterator else { return ([], []) }
+        let notes = GitNoteIterator(iterator, repository: repository)
+
+        var parser = RecordLineParser()
+        var keyed: [(key: Double, entry: LedgerEntry)] = []
+        var problems: [String] = []
+        while let (blobID, annotated) = try notes.next() {
+            let blob = try repository.lookupBlob(blobID)
+            let commit = annotated.hex
+            blob.withBytes { bytes in
+                parser.parseLines(bytes) { lineNumber, result in
+                    switch result {
+                    case let .success(record):
+                        let key = RecordTime.secondsSince1970(record.time) ?? -Double.infinity
+                        keyed.append((key, LedgerEntry(commit: commit, record: record)))
+                    case let .failure(problem):
+                        problems.append("note on \(commit) line \(lineNumber): \(problem.text)")
+                    }
+                }
+            }
+        }
+        keyed.sort { lhs, rhs in
+            if lhs.key != rhs.key { return lhs.key > rhs.key }
+            return lhs.entry.commit < rhs.entry.commit
+        }
+        return (keyed.map(\.entry), problems)
+    }
+
+    /// Records matching the query, newest first.
+    public func history(_ query: HistoryQuery) throws -> [LedgerEntry] {
+        let since = query.since?.timeIntervalSince1970
+        var result: [LedgerEntry] = []
+        for entry in try allEntries() {
+            if let alias = query.alias, entry.record.alias != alias { continue }
+            if let function = query.function, entry.record.function != function { continue }
+            if let since {
+                guard let seconds = RecordTime.secondsSince1970(entry.record.time), seconds >= since else { continue }
+            }
+            result.append(entry)
+            if let limit = query.limit, result.count >= limit { break }
+        }
+        return result
+    }
+
+    /// The newest record for an alias (optionally of one function and one outcome).
+    public func latest(alias: String, function: String? = nil, result: DeployRecord.Outcome? = nil) throws -> LedgerEntry? {
+        try allEntries().first { entry in
+            entry.record.alias == alias
+                && (function == nil || entry.record.function == function)
+                && (result == nil || entry.record.result == result)
+        }
+    }
+}

@@ -1,0 +1,234 @@
+internal import CLibgit2
+import Foundation
+
+// One-owner wrappers around libgit2 handles (see STYLE.md: a final class per handle frees it in
+// deinit; children hold their repository so it outlives them; nothing here is Sendable).
+
+/// Initialises libgit2 exactly once per process; a global `let` is lazily and atomically set up.
+private let libgit2InitCount: Int32 = git_libgit2_init()
+
+/// Makes sure `git_libgit2_init()` ran before any other libgit2 call.
+func ensureLibgit2() {
+    _ = libgit2InitCount
+}
+
+/// The message libgit2 left for this thread, read right after the failing call.
+func lastLibgit2Message() -> String {
+    guard let error = git_error_last(), let message = error.pointee.message else {
+        return "no details from libgit2"
+    }
+    return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Throws `LedgerError.libgit2` naming `call` when `code` is negative.
+@discardableResult
+func check(_ code: Int32, _ call: String) throws -> Int32 {
+    if code < 0 {
+        throw LedgerError.libgit2(call: call, code: code, message: lastLibgit2Message())
+    }
+    return code
+}
+
+// MARK: Object ids
+
+/// A git object id (SHA-1) as a value.
+struct ObjectID: Hashable {
+    var raw: git_oid
+
+    init(_ raw: git_oid) { self.raw = raw }
+
+    /// Parses 40 hex digits; nil for anything else.
+    init?(hex: String) {
+        guard hex.utf8.count == 40, hex.utf8.allSatisfy({ isHexDigit($0) }) else { return nil }
+        var oid = git_oid()
+        guard git_oid_fromstrn(&oid, hex, 40) == 0 else { return nil }
+        raw = oid
+    }
+
+    var hex: String {
+        var copy = raw
+        return withUnsafeBytes(of: &copy.id) { bytes in
+            hexString(bytes)
+        }
+    }
+
+    static func == (lhs: ObjectID, rhs: ObjectID) -> Bool {
+        var l = lhs.raw, r = rhs.raw
+        return git_oid_cmp(&l, &r) == 0
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var copy = raw
+        withUnsafeBytes(of: &copy.id) { hasher.combine(bytes: $0) }
+    }
+}
+
+private let hexDigits = Array("0123456789abcdef".utf8)
+
+func hexString(_ bytes: UnsafeRawBufferPointer) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+        var i = 0
+        for byte in bytes {
+            buffer[i] = hexDigits[Int(byte >> 4)]
+            buffer[i + 1] = hexDigits[Int(byte & 0x0f)]
+            i += 2
+        }
+        return i
+    }
+}
+
+func isHexDigit(_ c: UInt8) -> Bool {
+    (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)
+}
+
+// MARK: Handles
+
+/// Owns a `git_object` (commits, trees, tags) and keeps its repository alive.
+final class GitObject {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_object_free(pointer) }
+
+    var id: ObjectID { ObjectID(git_object_id(pointer).pointee) }
+}
+
+/// Owns a `git_reference`.
+final class GitReference {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_reference_free(pointer) }
+}
+
+/// Owns a `git_note`.
+final class GitNote {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_note_free(pointer) }
+
+    /// The note's text (libgit2 keeps it NUL-terminated; a NUL inside a note ends it, as in git).
+    var message: String {
+        guard let text = git_note_message(pointer) else { return "" }
+        return String(cString: text)
+    }
+}
+
+/// Owns a `git_note_iterator`.
+final class GitNoteIterator {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_note_iterator_free(pointer) }
+
+    /// The next (note blob, annotated object) pair, nil at the end.
+    func next() throws -> (blob: ObjectID, annotated: ObjectID)? {
+        var blob = git_oid()
+        var annotated = git_oid()
+        let code = git_note_next(&blob, &annotated, pointer)
+        if code == GIT_ITEROVER.rawValue { return nil }
+        try check(code, "git_note_next")
+        return (ObjectID(blob), ObjectID(annotated))
+    }
+}
+
+/// Owns a `git_blob`.
+final class GitBlob {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_blob_free(pointer) }
+
+    /// Calls `body` with the blob's bytes without copying them.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let size = Int(git_blob_rawsize(pointer))
+        guard size > 0, let base = git_blob_rawcontent(pointer) else {
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return try body(UnsafeRawBufferPointer(start: base, count: size))
+    }
+}
+
+/// Owns a `git_treebuilder`.
+final class GitTreeBuilder {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_treebuilder_free(pointer) }
+}
+
+/// Owns a `git_signature` built from an explicit identity (never from user.name).
+final class GitSignature {
+    let pointer: UnsafeMutablePointer<git_signature>
+
+    init(_ signature: Signature) throws {
+        ensureLibgit2()
+        var out: UnsafeMutablePointer<git_signature>?
+        try check(git_signature_now(&out, signature.name, signature.email), "git_signature_now")
+        guard let out else {
+            throw LedgerError.libgit2(call: "git_signature_now", code: -1, message: "no signature returned")
+        }
+        pointer = out
+    }
+
+    deinit { git_signature_free(pointer) }
+}
+
+/// Owns a `git_status_list`.
+final class GitStatusList {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_status_list_free(pointer) }
+
+    var count: Int { git_status_list_entrycount(pointer) }
+}
+
+/// Owns a `git_config` (a snapshot, so string values stay valid while it lives).
+final class GitConfig {
+    let pointer: OpaquePointer
+    let repository: GitRepository
+
+    init(_ pointer: OpaquePointer, repository: GitRepository) {
+        self.pointer = pointer
+        self.repository = repository
+    }
+
+    deinit { git_config_free(pointer) }
+}

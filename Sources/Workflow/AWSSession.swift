@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import AWSClient
 
 /// The AWS clients one command uses, resolved once: region, endpoints, retry policy, credentials.
@@ -14,7 +14,7 @@ public struct AWSSession: Sendable {
     public static func make(settings: AWSSettings, configRegion: String?, environment: RunEnvironment, reporter: Reporter) async throws -> AWSSession {
         var variables = environment.variables
         if let profile = settings.profile { variables["AWS_PROFILE"] = profile }
-        let logger: AWSLogger? = reporter.verbose ? { line in reporter.debug("aws: " + line) } : nil
+        let logger: AWSLogger? = reporter.verbose ? { @Sendable line in reporter.debug("aws: " + line) } : nil
         let configuration = try await AWSConfiguration.resolve(
             environment: variables, regionFlag: settings.region, regionFromConfig: configRegion,
             endpointFlag: settings.endpointURL, logger: logger)

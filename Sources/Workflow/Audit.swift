@@ -1,5 +1,5 @@
 public import Foundation
-import DeployLedger
+public import DeployLedger
 import ReleasePolicy
 
 /// One history line, with the record behind it for `--json`.

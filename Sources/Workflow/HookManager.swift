@@ -144,7 +144,7 @@ public final class HookManager {
     public func prePush(remote: String, stdin: Data, aws: AWSSettings, reporter: Reporter) async throws -> HookRunResult {
         let settings = project.config.hook
         guard let text = String(data: stdin, encoding: .utf8) else {
-            throw PolicyError.malformedPrePushLine(line: "(not UTF-8)")
+            throw PolicyError.malformedPrePushLine(lineNumber: 1, line: "(not UTF-8)", problem: "git sent bytes that are not UTF-8")
         }
         let updates = try PrePushUpdate.parse(stdin: text)
         let decision = ReleasePolicy(config: project.config).decideHook(updates: updates, remoteName: remote)
@@ -165,8 +165,9 @@ public final class HookManager {
                 }
             }
             let runner = try DeployRunner(environment: project.environment, configPath: project.configPath, reporter: reporter)
-            var request = DeployRequest(alias: alias, trigger: .hook, aws: aws)
-            request.commit = commit
+            var hookRequest = DeployRequest(alias: alias, trigger: .hook, aws: aws)
+            hookRequest.commit = commit
+            let request = hookRequest
             if !settings.allowDirty {
                 let directory = try runner.functionDirectory(nil)
                 if let relative = project.pathInRepository(directory), try repository.isDirty(under: relative) {
@@ -174,7 +175,11 @@ public final class HookManager {
                 }
             }
             reporter.step("deploying \(alias) for the push of \(decision.branch ?? commit)")
-            let report = try await withTimeout(seconds: settings.timeout) { try await runner.run(request) }
+            let (environment, configPath) = (project.environment, project.configPath)
+            let report = try await withTimeout(seconds: settings.timeout) {
+                // A runner of its own: the deploy runs in a child task that may be cancelled.
+                try await DeployRunner(environment: environment, configPath: configPath, reporter: reporter).run(request)
+            }
             let version = report.outcome.version ?? "?"
             let message = report.outcome.result == .unchanged
                 ? "\(alias) already runs this code (version \(version))"

@@ -1,5 +1,5 @@
-public import Foundation
-public import DeployLedger
+import Foundation
+import DeployLedger
 import ReleasePolicy
 
 /// What happened to a deploy's record: written locally, shared with the remote, or why not.

@@ -106,5 +106,5 @@ func render(_ report: DeployReport, json: Bool) {
     }
     print("  CodeSha256: \(outcome.codeSha256)  uploaded: \(formatBytes(outcome.uploadedBytes))  took \(String(format: "%.1f", outcome.seconds)) s")
     if let commit = report.commit { print("  commit: \(commit)\(report.dirty == true ? " (with uncommitted changes)" : "")") }
-    print("  record: \(report.record.summary)")
+    if let record = report.record { print("  record: \(record.summary)") }
 }

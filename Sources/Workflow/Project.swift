@@ -1,0 +1,74 @@
+import Foundation
+public import ReleasePolicy
+public import DeployLedger
+
+/// The repository, its config file and the CI context, read once per command.
+///
+/// The config is looked up in the current directory, then at the repository root; relative
+/// paths in it (`directory`) are relative to the file. Without a file the defaults apply.
+public final class Project {
+    public let environment: RunEnvironment
+    public let config: DeployConfig
+    /// The config file that was read, or nil when the defaults are in force.
+    public let configPath: String?
+    /// The directory relative paths in the config are resolved against.
+    public let root: String
+    public let repository: GitRepository?
+    public let ci: CIContext
+
+    public static let configFileName = "lambda-deploy.yml"
+
+    public init(environment: RunEnvironment, configPath explicitPath: String? = nil) throws {
+        self.environment = environment
+        self.repository = try GitRepository.discover(from: environment.currentDirectory)
+        self.ci = CIEnvironmentReader(environment: environment.variables).read()
+
+        var candidates: [String] = []
+        if let explicitPath {
+            candidates = [environment.absolutePath(explicitPath)]
+        } else {
+            candidates.append(environment.currentDirectory + "/" + Self.configFileName)
+            if let workdir = repository?.workdir {
+                let rootFile = (workdir.hasSuffix("/") ? workdir : workdir + "/") + Self.configFileName
+                if rootFile != candidates[0] { candidates.append(rootFile) }
+            }
+        }
+        let found = candidates.first { FileManager.default.fileExists(atPath: $0) }
+        if let explicitPath, found == nil {
+            throw WorkflowError.configUnreadable(path: explicitPath, reason: "no such file; check the --config path")
+        }
+        if let found {
+            let text: String
+            do {
+                text = try String(contentsOfFile: found, encoding: .utf8)
+            } catch {
+                throw WorkflowError.configUnreadable(path: found, reason: "not readable as UTF-8 text (\(error.localizedDescription))")
+            }
+            self.config = try DeployConfig.parse(yaml: text, file: found)
+            self.configPath = found
+            self.root = (found as NSString).deletingLastPathComponent
+        } else {
+            self.config = DeployConfig.default
+            self.configPath = nil
+            self.root = repository?.workdir.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                ?? environment.currentDirectory
+        }
+    }
+
+    /// A path from the config file, resolved against the file's directory.
+    public func configRelativePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: root + "/" + path).standardizedFileURL.path
+    }
+
+    /// The function directory's path relative to the repository's work tree (for dirty checks).
+    public func pathInRepository(_ absolute: String) -> String? {
+        guard let workdir = repository?.workdir else { return nil }
+        let base = workdir.hasSuffix("/") ? workdir : workdir + "/"
+        let resolvedBase = URL(fileURLWithPath: base).resolvingSymlinksInPath().path + "/"
+        let resolved = URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
+        if resolved + "/" == resolvedBase { return "" }
+        guard resolved.hasPrefix(resolvedBase) else { return nil }
+        return String(resolved.dropFirst(resolvedBase.count))
+    }
+}

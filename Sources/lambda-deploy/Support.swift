@@ -48,13 +48,14 @@ func reportingErrors(json: Bool = false, _ body: () async throws -> Void) async 
         let message = (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
         let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         printError("error: " + oneLine)
-        if json { printJSON(ErrorDocument(error: oneLine)) }
         if let workflowError = error as? WorkflowError, case .notesNotPushed = workflowError {
+            // The result document was printed already; its `record` says the push failed.
             throw ExitCode(ExitStatus.notesNotPushed)
         }
         if let workflowError = error as? WorkflowError, case .drift = workflowError {
-            throw ExitCode(ExitStatus.drift)
+            throw ExitCode(ExitStatus.drift)  // the report (printed already) lists the drift
         }
+        if json { printJSON(ErrorDocument(error: oneLine)) }
         throw ExitCode(ExitStatus.failure)
     }
 }

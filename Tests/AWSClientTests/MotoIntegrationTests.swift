@@ -71,6 +71,20 @@ struct MotoIntegrationTests {
             let identity = try await STSClient(moto.configuration()).getCallerIdentity()
             #expect(identity.account == MotoServer.accountId)
 
+            // The web identity path of the chain: an unsigned AssumeRoleWithWebIdentity to STS.
+            let tokenDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: tokenDirectory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: tokenDirectory) }
+            let tokenFile = tokenDirectory.appendingPathComponent("token")
+            try Data("eyJhbGciOiJSUzI1NiJ9.e30.c2ln".utf8).write(to: tokenFile)
+            let resolved = try await AWSConfiguration.resolve(environment: [
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/gha-deployer", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile.path,
+                "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.endpoint.absoluteString, "HOME": tokenDirectory.path,
+            ])
+            #expect(resolved.credentials.source == "web identity (arn:aws:iam::123456789012:role/gha-deployer)")
+            #expect(resolved.credentials.sessionToken?.isEmpty == false)
+            #expect(try await LambdaClient(resolved).getFunctionConfiguration("demo").functionName == "demo")
+
             #expect(sink.lines.contains { $0.contains("lambda PublishVersion POST \(moto.endpoint.absoluteString)/2015-03-31/functions/demo/versions -> 201") })
         }
     }
@@ -136,6 +150,13 @@ struct MotoIntegrationTests {
             #expect(try await s3.objectExists(bucket: "signed-bucket", key: "pkg/signed.zip"))
             #expect(try await APIGatewayClient(moto.configuration()).createRestApi(name: "signed-api").name == "signed-api")
             #expect(try await STSClient(moto.configuration()).getCallerIdentity().account == MotoServer.accountId)
+
+            // The whole resolution path as the command line uses it: environment in, configuration out.
+            let fromEnvironment = try await AWSConfiguration.resolve(environment: [
+                "AWS_ACCESS_KEY_ID": moto.credentials.accessKeyId, "AWS_SECRET_ACCESS_KEY": moto.credentials.secretAccessKey,
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_LAMBDA": moto.endpoint.absoluteString,
+            ])
+            #expect(try await LambdaClient(fromEnvironment).getAlias("signed", name: "live") != nil)
 
             let wrong = AWSCredentials(accessKeyId: moto.credentials.accessKeyId, secretAccessKey: "wrong-" + moto.credentials.secretAccessKey, source: "environment")
             let refused = await #expect(throws: AWSError.self) {

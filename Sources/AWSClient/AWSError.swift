@@ -61,6 +61,19 @@ public enum AWSError: LocalizedError, Sendable {
         return nil
     }
 
+    /// Whether a write was refused because its precondition no longer held: a RevisionId that
+    /// changed (PreconditionFailedException) or PublishVersion's CodeSha256 differing from
+    /// `$LATEST` (AWS answers InvalidParameterValueException "CodeSHA256 (...) is different from
+    /// current CodeSHA256 in $LATEST"). The workflow re-reads the state and retries its step.
+    public var isPreconditionFailed: Bool {
+        guard case .service(_, _, let code, let message, _) = self else { return false }
+        return code == "PreconditionFailedException" || Self.isCodeSha256Mismatch(code: code, message: message)
+    }
+
+    static func isCodeSha256Mismatch(code: String, message: String) -> Bool {
+        code == "InvalidParameterValueException" && message.lowercased().contains("is different from current codesha256")
+    }
+
     public var httpStatus: Int? {
         if case .service(_, let status, _, _, _) = self { return status }
         return nil
@@ -154,6 +167,8 @@ public enum AWSError: LocalizedError, Sendable {
             return "the credentials from \(context.credentialSource) have expired (\(code)): refresh them and retry"
         case "ResourceConflictException", "ConflictException":
             return "\(call) conflicts with the current state\(detail)\(tries): wait for the other operation to finish and retry"
+        case _ where isCodeSha256Mismatch(code: code, message: message):
+            return "\(call) was refused: $LATEST no longer holds the uploaded code (another deploy changed it)\(tries); run the command again"
         case "PreconditionFailedException":
             return "\(call) was refused because the resource changed since it was read (\(code))\(tries): run the command again"
         default:

@@ -145,6 +145,18 @@ struct LambdaClientTests {
                 principal: "apigateway.amazonaws.com", sourceArn: nil))
     }
 
+    @Test func preconditionFailuresAreRecognised() async throws {
+        let mismatch = Fixture.error(400, "InvalidParameterValueException", "CodeSHA256 (AAAA=) is different from current CodeSHA256 in $LATEST (BBBB=). Please try again with the CodeSHA256 in $LATEST.")
+        let transport = FakeTransport(sequence: [.success(mismatch), .success(Fixture.error(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id."))])
+        let lambda = LambdaClient(Fixture.configuration(transport))
+        let publish = await #expect(throws: AWSError.self) { _ = try await lambda.publishVersion("demo", codeSha256: "AAAA=") }
+        #expect(publish?.isPreconditionFailed == true)
+        #expect(publish?.errorDescription?.contains("another deploy changed it") == true)
+        let update = await #expect(throws: AWSError.self) { _ = try await lambda.updateAlias("demo", name: "prod", version: "2", revisionId: "old") }
+        #expect(update?.isPreconditionFailed == true)
+        #expect(transport.requests.count == 2)
+    }
+
     @Test func getPolicyIsNilWithoutAPolicy() async throws {
         let transport = FakeTransport(sequence: [.success(Fixture.error(404, "ResourceNotFoundException", "The resource you requested does not exist."))])
         #expect(try await LambdaClient(Fixture.configuration(transport)).getPolicy("demo", qualifier: "prod") == nil)

@@ -125,7 +125,8 @@ public struct Ledger {
         let notes = GitNoteIterator(iterator, repository: repository)
 
         var parser = RecordLineParser()
-        var keyed: [(key: Double, entry: LedgerEntry)] = []
+        var entries: [LedgerEntry] = []
+        var keys: [Double] = []
         var problems: [String] = []
         while let (blobID, annotated) = try notes.next() {
             let blob = try repository.lookupBlob(blobID)
@@ -134,26 +135,34 @@ public struct Ledger {
                 parser.parseLines(bytes) { lineNumber, result in
                     switch result {
                     case let .success(record):
-                        let key = RecordTime.secondsSince1970(record.time) ?? -Double.infinity
-                        keyed.append((key, LedgerEntry(commit: commit, record: record)))
+                        keys.append(RecordTime.secondsSince1970(record.time) ?? -Double.infinity)
+                        entries.append(LedgerEntry(commit: commit, record: record))
                     case let .failure(problem):
                         problems.append("note on \(commit) line \(lineNumber): \(problem.text)")
                     }
                 }
             }
         }
-        keyed.sort { lhs, rhs in
-            if lhs.key != rhs.key { return lhs.key > rhs.key }
-            return lhs.entry.commit < rhs.entry.commit
+        // Sort small (key, index) pairs, not the entries: moving large structs costs retains.
+        var order = Array(0..<entries.count)
+        order.sort { lhs, rhs in
+            if keys[lhs] != keys[rhs] { return keys[lhs] > keys[rhs] }
+            if entries[lhs].commit != entries[rhs].commit { return entries[lhs].commit < entries[rhs].commit }
+            return lhs < rhs
         }
-        return (keyed.map(\.entry), problems)
+        applyPermutation(order, to: &entries)
+        return (entries, problems)
     }
 
     /// Records matching the query, newest first.
     public func history(_ query: HistoryQuery) throws -> [LedgerEntry] {
         let since = query.since?.timeIntervalSince1970
+        let all = try allEntries()
+        if query.alias == nil && query.function == nil && since == nil && (query.limit ?? .max) >= all.count {
+            return all
+        }
         var result: [LedgerEntry] = []
-        for entry in try allEntries() {
+        for entry in all {
             if let alias = query.alias, entry.record.alias != alias { continue }
             if let function = query.function, entry.record.function != function { continue }
             if let since {
@@ -171,6 +180,32 @@ public struct Ledger {
             entry.record.alias == alias
                 && (function == nil || entry.record.function == function)
                 && (result == nil || entry.record.result == result)
+        }
+    }
+}
+
+/// Reorders `entries` so that `entries[i]` becomes the old `entries[order[i]]`, moving elements
+/// instead of copying them (copying a record retains each of its strings).
+func applyPermutation<T>(_ order: [Int], to entries: inout [T]) {
+    precondition(order.count == entries.count)
+    var done = [Bool](repeating: false, count: order.count)
+    entries.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        for start in 0..<order.count where !done[start] {
+            done[start] = true
+            if order[start] == start { continue }
+            let saved = (base + start).move()
+            var hole = start
+            while true {
+                let source = order[hole]
+                if source == start {
+                    (base + hole).initialize(to: saved)
+                    break
+                }
+                (base + hole).moveInitialize(from: base + source, count: 1)
+                done[source] = true
+                hole = source
+            }
         }
     }
 }

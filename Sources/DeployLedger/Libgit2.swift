@@ -39,7 +39,7 @@ func check(_ code: Int32, _ call: String) throws -> Int32 {
 // MARK: Object ids
 
 /// A git object id (SHA-1) as a value.
-struct ObjectID: Hashable {
+struct ObjectID: Hashable, Sendable {
     var raw: git_oid
 
     init(_ raw: git_oid) { self.raw = raw }

@@ -125,6 +125,9 @@ import Testing
 
         let ledger = Ledger(repository: try open(dir))
         #expect(try ledger.allEntries().count == count)
+        let sequential = try ledger.scan(parallelFrom: .max)
+        let threaded = try ledger.scan(parallelFrom: 1)
+        #expect(sequential.entries == threaded.entries)
         #expect(try ledger.allEntries().first?.record.version == String(count))
 
         try ledger.append(sampleRecord(alias: "prod", version: "600", time: "2030-01-01T00:00:00Z"), to: "many", author: .lambdaDeploy)

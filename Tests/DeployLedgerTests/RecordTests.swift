@@ -94,6 +94,49 @@ import Testing
         }
     }
 
+    /// The fast reader may give up on a line, but whatever it accepts JSONDecoder must accept
+    /// with the same value: it can make parsing faster, never different.
+    @Test func fastReaderAgreesWithJSONDecoder() throws {
+        var generator = SystemRandomNumberGenerator()
+        var full = sampleRecord(result: .failed)
+        full.previousVersion = "0"
+        full.dirty = true
+        full.overrideProtection = false
+        full.anyCommit = true
+        full.weight = 10
+        full.promotedFrom = "dev"
+        full.error = "quote \" backslash \\ tab\t"
+        let seeds = [
+            try full.jsonLine(),
+            #"{"alias":"dev","function":"f","x":[1,{"y":null},true],"result":"unchanged","schema":1,"time":"t","trigger":"rollback","weight":-5}"#,
+        ]
+        for seed in seeds {
+            let bytes = Array(seed.utf8)
+            let fast = bytes.withUnsafeBytes { FastRecordParser.parse($0) }
+            #expect(fast != nil, "the reader must handle the lines we write: \(seed)")
+            #expect(fast == (try? JSONDecoder().decode(DeployRecord.self, from: Data(bytes))))
+        }
+        let alphabet = Array(#"{}[]":,\ 0123456789-.eEtrufalsn"#.utf8) + [0x0A, 0x80, 0xC3, 0x00]
+        var accepted = 0
+        for _ in 0..<5000 {
+            var bytes = Array(seeds[Int.random(in: 0..<seeds.count, using: &generator)].utf8)
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                let index = Int.random(in: 0..<bytes.count, using: &generator)
+                let byte = alphabet[Int.random(in: 0..<alphabet.count, using: &generator)]
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: bytes[index] = byte
+                case 1: bytes.remove(at: index)
+                default: bytes.insert(byte, at: index)
+                }
+            }
+            guard let fast = bytes.withUnsafeBytes({ FastRecordParser.parse($0) }) else { continue }
+            accepted += 1
+            let slow = try? JSONDecoder().decode(DeployRecord.self, from: Data(bytes))
+            #expect(slow == fast, "fast reader accepted \(String(decoding: bytes, as: UTF8.self))")
+        }
+        #expect(accepted > 0)
+    }
+
     @Test func timestampIsUTCSecondPrecisionWithZ() {
         let date = Date(timeIntervalSince1970: 1_714_564_800.75)
         #expect(DeployRecord.timestamp(date) == "2024-05-01T12:00:00Z")

@@ -108,7 +108,7 @@ if command -v hyperfine >/dev/null 2>&1; then
   read -r history_ms gitlog_ms < <(python3 -c '
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print(f"{r[\"history\"]:.1f} {r[\"gitlog\"]:.1f}")' "$json")
+print("%.1f %.1f" % (r["history"], r["gitlog"]))' "$json")
   rm -f "$json"
   tool="hyperfine, $runs runs, 2 warm-up"
 else

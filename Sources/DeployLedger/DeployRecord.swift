@@ -223,11 +223,15 @@ struct RecordLineParser {
     }
 
     func parseLine(_ line: UnsafeRawBufferPointer) -> Result<DeployRecord, RecordLineProblem> {
+        if let record = FastRecordParser.parse(line) { return .success(record) }
         do {
             return .success(try decoder.decode(DeployRecord.self, from: Data(line)))
         } catch let DecodingError.keyNotFound(key, _) {
             return .failure(RecordLineProblem(text: "missing \"\(key.stringValue)\" in \(Self.excerpt(line))"))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
+            let field = context.codingPath.last?.stringValue ?? "value"
+            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
+        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
             let field = context.codingPath.last?.stringValue ?? "value"
             return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {

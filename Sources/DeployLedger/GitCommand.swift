@@ -38,12 +38,17 @@ struct GitCommand {
         return env
     }
 
-    func run(_ arguments: [String]) throws -> Output {
+    /// Runs git with no stdin (or `stdinFile`, for tests feeding fast-import).
+    func run(_ arguments: [String], stdinFile: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["-C", directory] + arguments
         process.environment = processEnvironment
-        process.standardInput = FileHandle.nullDevice
+        if let stdinFile, let handle = FileHandle(forReadingAtPath: stdinFile) {
+            process.standardInput = handle
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

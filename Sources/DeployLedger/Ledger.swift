@@ -117,6 +117,11 @@ public struct Ledger {
 
     /// Every record plus the problems found, newest first.
     public func scan() throws -> (entries: [LedgerEntry], problems: [String]) {
+        try scan(parallelFrom: 2048)
+    }
+
+    /// ``scan()`` using several threads once there are at least `parallelFrom` notes.
+    func scan(parallelFrom threshold: Int) throws -> (entries: [LedgerEntry], problems: [String]) {
         var iterator: OpaquePointer?
         let code = git_note_iterator_new(&iterator, repository.pointer, notesRef)
         if code == GIT_ENOTFOUND.rawValue { return ([], []) }
@@ -124,36 +129,87 @@ public struct Ledger {
         guard let iterator else { return ([], []) }
         let notes = GitNoteIterator(iterator, repository: repository)
 
+        var notesList: [NotePair] = []
+        while let (blob, annotated) = try notes.next() {
+            notesList.append(NotePair(blob: blob, annotated: annotated))
+        }
+        var chunks = try readChunks(notesList, parallelFrom: threshold)
+        var entries = chunks[0].entries
+        var keys = chunks[0].keys
+        var problems = chunks[0].problems
+        for index in chunks.indices.dropFirst() {
+            entries.append(contentsOf: chunks[index].entries)
+            keys.append(contentsOf: chunks[index].keys)
+            problems.append(contentsOf: chunks[index].problems)
+        }
+        chunks.removeAll()
+        // Sort small (key, index) pairs, not the entries: moving large structs costs retains.
+        var order = Array(0..<entries.count)
+        order.sort { lhs, rhs in
+            if keys[lhs] != keys[rhs] { return keys[lhs] > keys[rhs] }
+            if entries[lhs].commit != entries[rhs].commit { return entries[lhs].commit < entries[rhs].commit }
+            return lhs < rhs
+        }
+        applyPermutation(order, to: &entries)
+        return (entries, problems)
+    }
+
+    /// Reads and parses the note blobs, split over a few threads when there are many: `history`
+    /// over 10,000 records must keep up with `git log --notes`, and inflating and parsing is the
+    /// bulk of the work. Each thread opens its own repository handle (libgit2 handles are not
+    /// shared between threads).
+    private func readChunks(_ notesList: [NotePair], parallelFrom threshold: Int) throws -> [ParsedChunk] {
+        let workers = notesList.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
+        if workers == 1 {
+            return [try Self.parseChunk(notesList[...], repository: repository)]
+        }
+        let gitDir = repository.gitDir
+        let slots = ChunkSlots(count: workers)
+        let size = (notesList.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = (worker * size)..<min(notesList.count, (worker + 1) * size)
+            do {
+                let repo = try GitRepository.open(gitDir: gitDir)
+                slots.set(worker, .success(try Self.parseChunk(notesList[range], repository: repo)))
+            } catch {
+                slots.set(worker, .failure(error))
+            }
+        }
+        return try slots.results()
+    }
+
+    private static func parseChunk(_ notes: ArraySlice<NotePair>, repository: GitRepository) throws -> ParsedChunk {
         var parser = RecordLineParser()
-        var keyed: [(key: Double, entry: LedgerEntry)] = []
-        var problems: [String] = []
-        while let (blobID, annotated) = try notes.next() {
-            let blob = try repository.lookupBlob(blobID)
-            let commit = annotated.hex
+        var chunk = ParsedChunk()
+        chunk.entries.reserveCapacity(notes.count)
+        chunk.keys.reserveCapacity(notes.count)
+        for note in notes {
+            let blob = try repository.lookupBlob(note.blob)
+            let commit = note.annotated.hex
             blob.withBytes { bytes in
                 parser.parseLines(bytes) { lineNumber, result in
                     switch result {
                     case let .success(record):
-                        let key = RecordTime.secondsSince1970(record.time) ?? -Double.infinity
-                        keyed.append((key, LedgerEntry(commit: commit, record: record)))
+                        chunk.keys.append(RecordTime.secondsSince1970(record.time) ?? -Double.infinity)
+                        chunk.entries.append(LedgerEntry(commit: commit, record: record))
                     case let .failure(problem):
-                        problems.append("note on \(commit) line \(lineNumber): \(problem.text)")
+                        chunk.problems.append("note on \(commit) line \(lineNumber): \(problem.text)")
                     }
                 }
             }
         }
-        keyed.sort { lhs, rhs in
-            if lhs.key != rhs.key { return lhs.key > rhs.key }
-            return lhs.entry.commit < rhs.entry.commit
-        }
-        return (keyed.map(\.entry), problems)
+        return chunk
     }
 
     /// Records matching the query, newest first.
     public func history(_ query: HistoryQuery) throws -> [LedgerEntry] {
         let since = query.since?.timeIntervalSince1970
+        let all = try allEntries()
+        if query.alias == nil && query.function == nil && since == nil && (query.limit ?? .max) >= all.count {
+            return all
+        }
         var result: [LedgerEntry] = []
-        for entry in try allEntries() {
+        for entry in all {
             if let alias = query.alias, entry.record.alias != alias { continue }
             if let function = query.function, entry.record.function != function { continue }
             if let since {
@@ -171,6 +227,70 @@ public struct Ledger {
             entry.record.alias == alias
                 && (function == nil || entry.record.function == function)
                 && (result == nil || entry.record.result == result)
+        }
+    }
+}
+
+/// Reorders `entries` so that `entries[i]` becomes the old `entries[order[i]]`, moving elements
+/// instead of copying them (copying a record retains each of its strings).
+func applyPermutation<T>(_ order: [Int], to entries: inout [T]) {
+    precondition(order.count == entries.count)
+    var done = [Bool](repeating: false, count: order.count)
+    entries.withUnsafeMutableBufferPointer { buffer in
+        guard let base = buffer.baseAddress else { return }
+        for start in 0..<order.count where !done[start] {
+            done[start] = true
+            if order[start] == start { continue }
+            let saved = (base + start).move()
+            var hole = start
+            while true {
+                let source = order[hole]
+                if source == start {
+                    (base + hole).initialize(to: saved)
+                    break
+                }
+                (base + hole).moveInitialize(from: base + source, count: 1)
+                done[source] = true
+                hole = source
+            }
+        }
+    }
+}
+
+/// A note: its blob and the object it annotates.
+struct NotePair: Sendable {
+    var blob: ObjectID
+    var annotated: ObjectID
+}
+
+/// What one thread parsed.
+struct ParsedChunk: Sendable {
+    var entries: [LedgerEntry] = []
+    var keys: [Double] = []
+    var problems: [String] = []
+}
+
+/// One result slot per worker thread; each worker writes only its own slot.
+private final class ChunkSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<ParsedChunk, any Error>?]
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ result: Result<ParsedChunk, any Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    func results() throws -> [ParsedChunk] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try slots.map { slot in
+            guard let slot else { throw LedgerError.libgit2(call: "history", code: -1, message: "a reader thread did not finish") }
+            return try slot.get()
         }
     }
 }

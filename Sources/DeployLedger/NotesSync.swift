@@ -14,7 +14,8 @@ public enum PushOutcome: Sendable, Equatable {
     case pushed
     /// The remote already had our notes commit.
     case upToDate
-    /// Someone pushed first; fetch, merge and push again.
+    /// Someone pushed first (non-fast-forward, or the server lost a ref-lock race to a
+    /// concurrent push); fetch, merge and push again.
     case rejectedNonFastForward
     /// There is no local notes ref to push.
     case nothingToPush
@@ -90,15 +91,23 @@ public struct NotesSync {
 
     /// Pushes the live ref to the same ref on the remote, without force.
     ///
-    /// Reads `git push --porcelain` itself: a non-fast-forward rejection (`!` with
-    /// `non-fast-forward`, `fetch first` or `stale info`) is an outcome the caller retries; a
-    /// hook's `[remote rejected]`, authentication or network failures throw.
+    /// Reads `git push --porcelain` itself: a non-fast-forward rejection (or a lost ref-lock
+    /// race) is an outcome the caller retries; a hook's `[remote rejected]`, authentication or
+    /// network failures throw.
     public func push() throws -> PushOutcome {
         guard try ledger.repository.referenceTarget(ledger.notesRef) != nil else { return .nothingToPush }
         let refspec = "\(ledger.notesRef):\(ledger.notesRef)"
         let output = try git.run(["push", "--porcelain", "--no-verify", remote, refspec])
         return try Self.interpretPush(output, notesRef: ledger.notesRef, remote: remote)
     }
+
+    /// Rejections meaning "someone else updated the ref first": a non-fast-forward, or the
+    /// server losing the ref-lock race against a concurrent push (`[remote rejected] (failed to
+    /// update ref)`, `cannot lock ref`). Fetching, merging and pushing again fixes them.
+    private static let retryableRejections = [
+        "non-fast-forward", "fetch first", "stale info", "failed to update ref", "cannot lock ref",
+        "incorrect old value",
+    ]
 
     static func interpretPush(_ output: GitCommand.Output, notesRef: String, remote: String) throws -> PushOutcome {
         // Porcelain status lines: "<flag>\t<from>:<to>\t<summary> (<reason>)" (git-push(1), OUTPUT).
@@ -110,9 +119,7 @@ public struct NotesSync {
             case " ", "*", "+": return .pushed
             case "=": return .upToDate
             case "!":
-                if summary.contains("non-fast-forward") || summary.contains("fetch first") || summary.contains("stale info") {
-                    return .rejectedNonFastForward
-                }
+                if retryableRejections.contains(where: summary.contains) { return .rejectedNonFastForward }
                 throw LedgerError.pushFailed(
                     remote: redactingCredentials(remote), notesRef: notesRef, detail: redactingCredentials(summary))
             default:

@@ -54,7 +54,9 @@ struct LambdaAdapter: LambdaOperations {
     private func translating<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as AWSError where error.code == "PreconditionFailedException" {
+        } catch let error as AWSError where error.isPreconditionFailed {
+            // PreconditionFailedException (stale RevisionId), or the InvalidParameterValueException
+            // Lambda answers when PublishVersion's CodeSha256 differs from $LATEST's.
             throw LambdaConflict.preconditionFailed
         }
     }

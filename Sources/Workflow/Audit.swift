@@ -29,6 +29,12 @@ public struct HistoryItem: Encodable, Sendable {
     }
 }
 
+extension Array where Element == HistoryItem {
+    /// The `--json` array as UTF-8 bytes (each record's keys plus `commit`, sorted), written by the
+    /// ledger's own encoder: JSONEncoder costs more than reading 10,000 notes does.
+    public var jsonBytes: [UInt8] { LedgerEntry.jsonArrayBytes(map(\.entry)) }
+}
+
 /// `show`: the records on one commit and, with `--live`, which aliases run it now.
 public struct ShownCommit: Encodable, Sendable {
     public var commit: String

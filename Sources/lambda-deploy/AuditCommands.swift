@@ -44,7 +44,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
             for problem in entries.problems { printError("warning: " + problem) }
             if project.json {
-                printJSON(entries.items)
+                FileHandle.standardOutput.write(Data(entries.items.jsonBytes + [0x0a]))
             } else if entries.items.isEmpty {
                 print("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
             } else {

@@ -21,9 +21,24 @@ func libraryBenchmark() throws {
             }
             return (times.sorted()[times.count / 2], last)
         }
+        let (infoZip, _) = try median {
+            unlink(tmp + "/info.zip")
+            _ = try run(["zip", "-q", "-r", "-X", tmp + "/info.zip", "."], in: tree)
+            return PackageResult(output: "", codeSha256: "", sha256Hex: "", contentDigest: "", files: 0, bytes: 0, unzippedBytes: 0, warnings: [])
+        }
+        let infoZipBytes = (try FileManager.default.attributesOfItem(atPath: tmp + "/info.zip")[.size] as? Int) ?? 0
         let (cold, coldResult) = try median { try packageTree(tree, to: tmp + "/cold.zip") }
         let (warm, warmResult) = try median { try packageTree(tree, to: tmp + "/warm.zip") { $0.cacheDirectory = tmp + "/cache" } }
-        print("library benchmark: files \(coldResult.files) unzipped \(coldResult.unzippedBytes) zip \(coldResult.bytes); cold \(cold) s, warm \(warm) s")
+        func f(_ x: Double) -> String { String(format: "%.3f", x) }
+        print("""
+            library benchmark: \(coldResult.files) files, \(coldResult.unzippedBytes) bytes unzipped, median of \(runs)
+            | | median (s) | vs Info-ZIP | zip bytes |
+            |---|---:|---:|---:|
+            | zip -q -r -X | \(f(infoZip)) | 1.000 | \(infoZipBytes) |
+            | Packager.package (cold, no cache) | \(f(cold)) | \(f(cold / infoZip)) | \(coldResult.bytes) |
+            | Packager.package (warm cache) | \(f(warm)) | \(f(warm / infoZip)) | \(warmResult.bytes) |
+            """)
         #expect(coldResult.codeSha256 == warmResult.codeSha256)
+        #expect(coldResult.bytes <= Int64(infoZipBytes))
     }
 }

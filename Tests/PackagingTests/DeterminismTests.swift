@@ -72,6 +72,20 @@ import Testing
         }
     }
 
+    @Test func cacheInsideTheDirectoryIsNotPackaged() throws {
+        try withTemporaryDirectory { tmp in
+            let dir = tmp + "/fn"
+            _ = try buildMixedTree(dir)
+            try ageTree(dir)
+            let plain = try packageTree(dir, to: tmp + "/plain.zip")
+            _ = try packageTree(dir, to: tmp + "/a.zip") { $0.cacheDirectory = dir + "/.cache/entries" }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/.cache/entries").count == 2)
+            let again = try packageTree(dir, to: tmp + "/b.zip") { $0.cacheDirectory = dir + "/.cache/entries" }
+            #expect(again.files == plain.files)
+            #expect(again.codeSha256 == plain.codeSha256)
+        }
+    }
+
     @Test func corruptCacheEntriesFallBackToCompressing() throws {
         try withTemporaryDirectory { tmp in
             let dir = tmp + "/fn"

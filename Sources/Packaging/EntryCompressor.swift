@@ -31,6 +31,8 @@ final class EntryCompressor {
                 method: 0, crc32: crc32(buffer.bytes), uncompressedSize: Int64(target.count),
                 payload: buffer, contentSHA256: SHA256.hash(target)))
         case .file:
+            // Small files compress faster than their cache slot opens, so they bypass the cache.
+            let cache = entry.stamp.size >= EntryCache.minimumSize ? cache : nil
             if let cache, let hit = cache.load(entry, level: level) { return .success(hit) }
             let prepared: PreparedEntry
             switch read(entry) {

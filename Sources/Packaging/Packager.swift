@@ -76,16 +76,6 @@ public enum Packager {
         for path in [output.finalPath, output.temporaryPath] where path.hasPrefix(root + "/") {
             skip.insert(Array(path.utf8.dropFirst(root.utf8.count + 1)))
         }
-        let rules = try loadRules(root: root, options: options)
-        var entries = try DirectoryWalker(root: root, rules: rules, skip: skip).walk()
-        guard !entries.isEmpty else { throw .nothingToPackage(options.directory) }
-        entries.sort { $0.name.lexicographicallyPrecedes($1.name) }
-
-        let unzipped = entries.reduce(Int64(0)) { $0 + $1.contentSize }
-        guard unzipped <= maximumUnzippedBytes else {
-            throw .tooLarge(unzippedBytes: unzipped, limit: maximumUnzippedBytes)
-        }
-
         var warnings: [String] = []
         var cache: EntryCache?
         if let directory = options.cacheDirectory {
@@ -95,9 +85,25 @@ public enum Packager {
                 clock_gettime(CLOCK_REALTIME, &now)
                 let cutoff = (Int64(now.tv_sec) - 2) * 1_000_000_000 + Int64(now.tv_nsec)
                 cache = EntryCache(directory: directory, root: root, racyCutoffNanoseconds: cutoff)
+                // A cache kept inside the function directory must not end up in the zip.
+                if let resolved = realpath(directory, nil) {
+                    let path = String(cString: resolved)
+                    free(resolved)
+                    if path.hasPrefix(root + "/") { skip.insert(Array(path.utf8.dropFirst(root.utf8.count + 1))) }
+                }
             } catch {
                 warnings.append("entry cache disabled: cannot create \(directory) (\(error.localizedDescription))")
             }
+        }
+
+        let rules = try loadRules(root: root, options: options)
+        var entries = try DirectoryWalker(root: root, rules: rules, skip: skip).walk()
+        guard !entries.isEmpty else { throw .nothingToPackage(options.directory) }
+        entries.sort { $0.name.lexicographicallyPrecedes($1.name) }
+
+        let unzipped = entries.reduce(Int64(0)) { $0 + $1.contentSize }
+        guard unzipped <= maximumUnzippedBytes else {
+            throw .tooLarge(unzippedBytes: unzipped, limit: maximumUnzippedBytes)
         }
 
         let threads = max(1, min(options.threads ?? ProcessInfo.processInfo.activeProcessorCount, entries.count))

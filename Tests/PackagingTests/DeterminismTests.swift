@@ -57,7 +57,7 @@ import Testing
             let plain = try packageTree(dir, to: tmp + "/plain.zip")
             let cold = try packageTree(dir, to: tmp + "/cold.zip") { $0.cacheDirectory = cache }
             let cached = try FileManager.default.contentsOfDirectory(atPath: cache)
-            #expect(cached.count == 8, "one slot per regular file")
+            #expect(cached.count == 2, "one slot per file of at least 4 KiB (random.bin, compressible.txt)")
             let warm = try packageTree(dir, to: tmp + "/warm.zip") { $0.cacheDirectory = cache }
             #expect(cold == PackageResult(plain, output: cold.output))
             #expect(warm == PackageResult(plain, output: warm.output))
@@ -69,6 +69,20 @@ import Testing
             let fresh = try packageTree(dir, to: tmp + "/fresh.zip")
             #expect(changed.codeSha256 == fresh.codeSha256)
             #expect(changed.codeSha256 != plain.codeSha256)
+        }
+    }
+
+    @Test func cacheInsideTheDirectoryIsNotPackaged() throws {
+        try withTemporaryDirectory { tmp in
+            let dir = tmp + "/fn"
+            _ = try buildMixedTree(dir)
+            try ageTree(dir)
+            let plain = try packageTree(dir, to: tmp + "/plain.zip")
+            _ = try packageTree(dir, to: tmp + "/a.zip") { $0.cacheDirectory = dir + "/.cache/entries" }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/.cache/entries").count == 2)
+            let again = try packageTree(dir, to: tmp + "/b.zip") { $0.cacheDirectory = dir + "/.cache/entries" }
+            #expect(again.files == plain.files)
+            #expect(again.codeSha256 == plain.codeSha256)
         }
     }
 

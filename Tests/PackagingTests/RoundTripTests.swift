@@ -78,7 +78,7 @@ func buildMixedTree(_ root: String) throws -> [String: (mode: Int, bytes: [UInt8
     }
 
     @Test func moreThan65535EntriesUseZip64Records() throws {
-        try withTemporaryDirectory { tmp in
+        try withTemporaryDirectory(onTmpfs: true) { tmp in
             let dir = tmp + "/fn"
             let count = 65_600
             for d in 0..<100 {

@@ -222,8 +222,9 @@ public struct Deployer: Sendable {
                     let upload = try await uploadCode(code, target: target)
                     outcome.upload = upload.kind
                     outcome.uploadedBytes += upload.bytes
-                    reporter.step("waiting for \(target.function) to finish updating")
-                    head = try await lambda.waitUntilUpdated(target.function)
+                    head = try await reporter.during("waiting for \(target.function) to finish updating") {
+                        try await lambda.waitUntilUpdated(target.function)
+                    }
                     if head.codeSha256 != code.codeSha256 { continue }
                 } else if head.lastUpdateStatus == "InProgress" {
                     head = try await lambda.waitUntilUpdated(target.function)
@@ -315,9 +316,10 @@ public struct Deployer: Sendable {
 
     private func uploadCode(_ code: PackagedCode, target: Target) async throws -> (kind: DeployOutcome.Upload, bytes: Int64) {
         if Self.directRequestBytes(zipBytes: code.bytes) <= Self.directUploadLimit {
-            reporter.step("uploading \(formatBytes(code.bytes)) to \(target.function)")
             let data = try Data(contentsOf: URL(fileURLWithPath: code.zipPath), options: .alwaysMapped)
-            _ = try await lambda.uploadZip(target.function, zip: data)
+            _ = try await reporter.during("uploading \(formatBytes(code.bytes)) to \(target.function)") {
+                try await lambda.uploadZip(target.function, zip: data)
+            }
             return (.zip, code.bytes)
         }
         guard let bucket = target.s3Bucket, let objectStore else {
@@ -329,8 +331,9 @@ public struct Deployer: Sendable {
         if try await objectStore.exists(bucket: bucket, key: key) {
             reporter.step("s3://\(bucket)/\(key) already holds this package: not uploading it again")
         } else {
-            reporter.step("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)")
-            try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: nil)
+            try await reporter.during("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)") {
+                try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: nil)
+            }
             kind = .s3
             sent = code.bytes
         }

@@ -55,11 +55,14 @@ git -c user.name="Demo Developer" -c user.email=dev@example.com commit -q -m "he
 git config user.name "Demo Developer"; git config user.email dev@example.com
 git init -q --bare "$work/origin.git"          # the team's remote (a local bare repository here)
 git remote add origin "$work/origin.git"
-git push -q origin main
 
 echo
-echo "\$ lambda-deploy deploy --alias dev        # what the pre-push hook does"
-"$tool" deploy --alias dev
+echo "\$ lambda-deploy hook install"
+"$tool" hook install
+
+echo
+echo "\$ git push origin main                    # the pre-push hook deploys dev"
+git push -q origin main
 
 echo
 echo "\$ lambda-deploy deploy --alias prod       # refused: prod only moves from CI"

@@ -1,4 +1,7 @@
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import DeployLedger
 import ReleasePolicy
 
@@ -117,7 +120,12 @@ public final class HookManager {
         let temporary = hookPath + ".lambda-deploy-tmp"
         try Data(script.utf8).write(to: URL(fileURLWithPath: temporary))
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: temporary)
-        _ = try fm.replaceItemAt(URL(fileURLWithPath: hookPath), withItemAt: URL(fileURLWithPath: temporary))
+        // rename(2): atomic, whether or not a hook is there (git never sees a half-written hook).
+        guard rename(temporary, hookPath) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? fm.removeItem(atPath: temporary)
+            throw WorkflowError.configUnreadable(path: hookPath, reason: "cannot write the hook (\(reason)); check the hooks directory's permissions")
+        }
         let alias = project.config.hook.alias
         let message = action == "chained"
             ? "installed the pre-push hook at \(hookPath); your existing hook runs first (kept as \(Self.chainedName)). Pushing deploys \(alias)."

@@ -25,7 +25,8 @@ and still has uses left decides what happens to it:
        "drop"     forward, wait for moto's answer, then close the client's connection without
                   answering: the server acted, the client never heard
        "delay"    wait `delay` seconds (default 5), then forward and answer (past the client's
-                  timeout the client has usually given up by then)
+                  timeout the client has usually given up by then); logged as "delay" when it
+                  arrives and as "delayed-answer" once forwarded
    "status": 500, "retryAfter": 1, "delay": 3}
 
 Control (never forwarded):
@@ -227,7 +228,11 @@ def make_handler(state, upstream):
                 state.record(entry)
                 return self.reset()
             if action == "delay":
+                # Logged now: the client has usually given up (and the test moved on) before the
+                # delayed answer exists.
+                state.record(dict(entry))
                 time.sleep(float(rule.get("delay", 5)))
+                entry["action"] = "delayed-answer"
             try:
                 status, headers, data = self.forward(body)
             except OSError as error:

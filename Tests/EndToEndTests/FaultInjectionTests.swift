@@ -242,10 +242,10 @@ struct FaultFixture {
         return sha
     }
 
-    func tool(_ arguments: [String], through proxy: FaultProxy? = nil, extraEnv: [String: String] = [:]) throws -> RunResult {
+    func tool(_ arguments: [String], through proxy: FaultProxy? = nil, extraEnv: [String: String] = [:], timeout: TimeInterval = 150) throws -> RunResult {
         var environment = env.merging(extraEnv) { $1 }
         if let proxy { environment["AWS_ENDPOINT_URL"] = proxy.endpoint }
-        return try run(toolPath, arguments, cwd: work.path, env: environment, timeout: 150)
+        return try run(toolPath, arguments, cwd: work.path, env: environment, timeout: timeout)
     }
 
     func records() throws -> [LedgerRecord] { try ledgerRecords(in: work.path, env: env) }
@@ -392,6 +392,23 @@ struct FaultFixture {
         #expect(try proxy.count("delay") == 1)
         // The delayed GetAlias timed out on the client's side (LAMBDA_DEPLOY_HTTP_TIMEOUT=1) and was sent again.
         #expect(try proxy.log().filter { $0.method == "GET" && $0.path.hasSuffix("/aliases/dev") }.count >= 2)
+    }
+
+    /// The two first reads run concurrently: when one fails for good, the other (still in flight)
+    /// is cancelled and the deploy must end at once, not hang on the cancelled request.
+    @Test func aFailedReadEndsTheDeployWhileTheOtherReadIsInFlight() async throws {
+        let fixture = try await FaultFixture()
+        let proxy = try FaultProxy(
+            upstream: fixture.moto,
+            rules: [.status(403, method: "GET", path: "/configuration")])
+        // The cancellation races the GetAlias answer: before the fix, 1 run in 4 hung.
+        for _ in 0..<12 {
+            let started = Date()
+            let result = try fixture.tool(["deploy", "--alias", "dev"], through: proxy, timeout: 15)
+            expectCleanFailure(result)
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+        #expect(try fixture.records().isEmpty, "nothing changed in AWS, nothing recorded")
     }
 
     /// N deploys of different code to one alias, started together straight against moto.

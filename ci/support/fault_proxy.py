@@ -20,7 +20,8 @@ and still has uses left decides what happens to it:
        "status"   answer `status` (default 503) without forwarding; 429 carries
                   `Retry-After: retryAfter` (default 1), an AWS-style JSON body
                   {"__type": "TooManyRequestsException", "message": "Rate exceeded"} and
-                  x-amzn-ErrorType; 5xx carry ServiceException
+                  x-amzn-ErrorType; 5xx carry ServiceException, others AccessDeniedException
+                  ("code" and "message" override)
        "reset"    read the request, then reset the connection (RST) without forwarding
        "drop"     forward, wait for moto's answer, then close the client's connection without
                   answering: the server acted, the client never heard
@@ -218,8 +219,9 @@ def make_handler(state, upstream):
                     code, message = "TooManyRequestsException", "Rate exceeded"
                     headers = [("Retry-After", str(rule.get("retryAfter", 1)))]
                 else:
-                    code, message = "ServiceException", "injected by fault_proxy"
+                    code, message = "ServiceException" if status >= 500 else "AccessDeniedException", "injected by fault_proxy"
                     headers = []
+                code, message = rule.get("code", code), rule.get("message", message)
                 headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
                 entry["status"] = status
                 state.record(entry)

@@ -239,7 +239,9 @@ enum INIFile {
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "malformed section header '\(line)' (expected [name])")
+                    // Never quote the line: a key pasted after the header would be printed with it.
+                    throw AWSError.credentialsFile(
+                        path: path, line: lineNumber, problem: "malformed section header (expected [name] alone on its line)")
                 }
                 let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
                     .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")

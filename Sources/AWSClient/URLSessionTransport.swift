@@ -34,7 +34,9 @@ public final class URLSessionTransport: HTTPTransport {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await session.data(for: urlRequest)
+            (data, response) = try await perform(urlRequest)
+        } catch let error as URLError where error.code == .cancelled && Task.isCancelled {
+            throw CancellationError()
         } catch let error as URLError {
             throw Self.failure(error)
         } catch is CancellationError {
@@ -52,6 +54,32 @@ public final class URLSessionTransport: HTTPTransport {
         return HTTPResponse(status: http.statusCode, headers: headers, body: data)
     }
 
+    /// One data task, cancelled when the calling task is.
+    ///
+    /// Not `session.data(for:)`: on Linux (swift-corelibs-foundation) a task cancelled while that
+    /// call is in flight sometimes never resumes, so a deploy whose concurrent read failed (the
+    /// other read is then cancelled) hung forever. A completion handler always runs, with
+    /// `URLError.cancelled` after `cancel()`.
+    private func perform(_ request: URLRequest) async throws -> (Data, URLResponse) {
+        let handle = DataTaskHandle()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let task = session.dataTask(with: request) { data, response, error in
+                    if let error {
+                        continuation.resume(throwing: error)
+                    } else if let response {
+                        continuation.resume(returning: (data ?? Data(), response))
+                    } else {
+                        continuation.resume(throwing: URLError(.badServerResponse))
+                    }
+                }
+                handle.start(task)
+            }
+        } onCancel: {
+            handle.cancel()
+        }
+    }
+
     static func failure(_ error: URLError) -> TransportFailure {
         switch error.code {
         case .cannotConnectToHost: TransportFailure(.connectionRefused, error.localizedDescription)
@@ -60,5 +88,29 @@ public final class URLSessionTransport: HTTPTransport {
         case .networkConnectionLost, .badServerResponse, .zeroByteResource: TransportFailure(.connectionLost, error.localizedDescription)
         default: TransportFailure(.other, error.localizedDescription)
         }
+    }
+}
+
+/// A data task that may be cancelled before it has started (the cancellation handler can run first).
+private final class DataTaskHandle: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: URLSessionDataTask?
+    private var cancelled = false
+
+    func start(_ task: URLSessionDataTask) {
+        lock.lock()
+        self.task = task
+        let cancelled = self.cancelled
+        lock.unlock()
+        task.resume()
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelled = true
+        let task = self.task
+        lock.unlock()
+        task?.cancel()
     }
 }

@@ -181,7 +181,7 @@ public final class Audit {
 
     public func pushNotes(remote: String?) throws -> String {
         let sync = try sync(remote: remote)
-        let outcome = try sync.share(author: Recorder(project: project, reporter: .silent).signature())
+        let outcome = try sync.shareRetryingLockRaces(author: Recorder(project: project, reporter: .silent).signature())
         return "pushed \(notesRef) to \(sync.remote): \(outcome.push)\(outcome.attempts > 1 ? " after \(outcome.attempts) rounds" : "")"
     }
 }

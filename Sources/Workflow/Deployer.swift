@@ -261,7 +261,7 @@ public struct Deployer: Sendable {
                 outcome.weight = nil
             }
             var moved = false
-            for _ in 1...maxAttempts {
+            for attempt in 1...maxAttempts {
                 let aliasDescription = Self.aliasDescription(previous: alias?.version, commit: target.commit)
                 do {
                     if let current = alias {
@@ -294,6 +294,19 @@ public struct Deployer: Sendable {
                     }
                     outcome.previousVersion = now?.version ?? outcome.previousVersion
                     previousVersion = outcome.previousVersion
+                } catch {
+                    // No answer, or a failure the client does not repeat because the call may have
+                    // landed (CreateAlias is not idempotent: see LambdaClient). Read the alias back.
+                    let now = try await lambda.alias(target.function, name: target.alias)
+                    if let now, now.version == mainVersion, now.additionalWeights == weights {
+                        moved = true
+                        break
+                    }
+                    // UpdateAlias was already retried as far as the budget allows; a create that
+                    // certainly did not land (no alias now) is tried again, bounded by maxAttempts.
+                    guard alias == nil, now == nil, attempt < maxAttempts else { throw error }
+                    reporter.step("creating \(target.alias) failed (\((error as? any LocalizedError)?.errorDescription ?? "\(error)")): it does not exist, trying again")
+                    try await Task.sleep(for: .milliseconds(250 * attempt))
                 }
             }
             guard moved else { throw WorkflowError.raceNotSettled(function: target.function, attempts: maxAttempts) }

@@ -117,7 +117,13 @@ public final class HookManager {
         let temporary = hookPath + ".lambda-deploy-tmp"
         try Data(script.utf8).write(to: URL(fileURLWithPath: temporary))
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: temporary)
-        _ = try fm.replaceItemAt(URL(fileURLWithPath: hookPath), withItemAt: URL(fileURLWithPath: temporary))
+        // replaceItemAt needs an existing item to replace (on Linux it throws "no such file" when
+        // there is no pre-push hook yet, or the old one was just moved aside to be chained).
+        if fm.fileExists(atPath: hookPath) {
+            _ = try fm.replaceItemAt(URL(fileURLWithPath: hookPath), withItemAt: URL(fileURLWithPath: temporary))
+        } else {
+            try fm.moveItem(atPath: temporary, toPath: hookPath)
+        }
         let alias = project.config.hook.alias
         let message = action == "chained"
             ? "installed the pre-push hook at \(hookPath); your existing hook runs first (kept as \(Self.chainedName)). Pushing deploys \(alias)."

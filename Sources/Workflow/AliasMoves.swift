@@ -63,7 +63,7 @@ extension DeployRunner {
         guard let (entries, _) = try? ledger.scan() else { return nil }
         return entries
             .filter { $0.record.function == function && $0.record.version == version && $0.record.region == region && $0.record.result != .failed && $0.record.codeSha256 != nil }
-            .max { $0.record.time < $1.record.time }
+            .max { $0.record.instant < $1.record.instant }
     }
 
     /// Moves an alias from the state last read, re-reading on a RevisionId conflict.
@@ -202,7 +202,7 @@ extension DeployRunner {
             let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
             let moves = ((try? ledger.scan().entries) ?? [])
                 .filter { $0.record.function == function && $0.record.alias == request.alias && $0.record.region == session.region && $0.record.result == .deployed && $0.record.version == current.version }
-            targetVersion = moves.max { $0.record.time < $1.record.time }?.record.previousVersion
+            targetVersion = moves.max { $0.record.instant < $1.record.instant }?.record.previousVersion
         }
         if targetVersion == nil { targetVersion = Deployer.previousVersion(fromAliasDescription: current.description) }
         guard let version = targetVersion, version != current.version else { throw WorkflowError.nothingToRollBack(alias: request.alias) }

@@ -14,8 +14,10 @@ final class GitWorkspace: @unchecked Sendable {
     var remote: String { root.path + "/remote.git" }
     var work: String { root.path + "/work" }
 
-    /// - Parameter config: extra lines appended to the generated lambda-deploy.yml.
-    init(config extra: String = "", createFunctionInMoto: Bool = true) async throws {
+    /// - Parameters:
+    ///   - config: extra lines appended to the generated lambda-deploy.yml.
+    ///   - branch: the default branch, in both repositories.
+    init(config extra: String = "", branch: String = "main", createFunctionInMoto: Bool = true) async throws {
         root = try TemporaryDirectory("git")
         home = try TemporaryDirectory("home")
         function = uniqueName("pr")
@@ -28,14 +30,14 @@ final class GitWorkspace: @unchecked Sendable {
         env["AWS_ENDPOINT_URL"] = endpoint
         self.env = env
 
-        try EndToEndTests.git(["init", "-q", "--bare", "-b", "main", remote], cwd: root.path, env: env)
-        try EndToEndTests.git(["init", "-q", "-b", "main", work], cwd: root.path, env: env)
+        try EndToEndTests.git(["init", "-q", "--bare", "-b", branch, remote], cwd: root.path, env: env)
+        try EndToEndTests.git(["init", "-q", "-b", branch, work], cwd: root.path, env: env)
         try write("src/app.py", Self.handler("v1"))
         try write("lambda-deploy.yml", "function: \(function)\ndirectory: src\nregion: us-east-1\n" + extra)
         try git(["add", "-A"])
         try git(["commit", "-q", "-m", "first"])
         try git(["remote", "add", "origin", remote])
-        try git(["push", "-q", "-u", "origin", "main"])
+        try git(["push", "-q", "-u", "origin", branch])
     }
 
     static func handler(_ body: String) -> String {

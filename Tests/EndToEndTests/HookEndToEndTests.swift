@@ -138,6 +138,43 @@ import Testing
         #expect(try space.remoteRef("refs/heads/main") == before)
     }
 
+    @Test func pushingABranchThatIsNotCheckedOutDeploysNothingAndSaysWhy() async throws {
+        let space = try await GitWorkspace()
+        _ = try install(space)
+        try space.git(["checkout", "-q", "-b", "other"])
+        let other = try space.commitChange("other")
+        try space.git(["checkout", "-q", "main"])
+        let push = try space.gitResult(["push", "origin", "other"])
+        #expect(push.status == 0, "\(push.output)")
+        #expect(push.stderr.contains("but HEAD is"), "\(push.stderr)")
+        #expect(try space.alias("dev") == nil)
+        #expect(try space.remoteRef("refs/heads/other") == other)
+    }
+
+    /// git rejects a non-fast-forward push itself, before the hook, which then sees no ref line;
+    /// a forced push reaches the hook, which does not deploy (the remote may still refuse it).
+    @Test func aNonFastForwardPushDeploysNothingForcedOrNot() async throws {
+        let space = try await GitWorkspace()
+        let colleague = space.root.path + "/colleague"
+        try space.git(["clone", "-q", space.remote, colleague], cwd: space.root.path)
+        let theirs = try space.commitChange("theirs", cwd: colleague)
+        try space.git(["push", "-q", "origin", "main"], cwd: colleague)
+        _ = try install(space)
+        try space.git(["fetch", "-q", "origin"])
+        try space.commitChange("mine")
+        let push = try space.gitResult(["push", "origin", "main"])
+        #expect(push.status != 0, "git rejects the push: \(push.output)")
+        #expect(push.stderr.contains("non-fast-forward"), "\(push.stderr)")
+        #expect(try space.alias("dev") == nil)
+        #expect(try space.remoteRef("refs/heads/main") == theirs)
+
+        let forced = try space.gitResult(["push", "--force", "origin", "main"])
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(forced.stderr.contains("forced push would drop"), "\(forced.stderr)")
+        #expect(try space.alias("dev") == nil)
+        #expect(try space.remoteRef("refs/heads/main") == space.head())
+    }
+
     @Test func deletingARemoteBranchIsIgnored() async throws {
         let space = try await GitWorkspace()
         try space.git(["push", "-q", "origin", "main:gone"])

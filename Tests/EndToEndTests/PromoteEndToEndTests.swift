@@ -103,6 +103,7 @@ import Testing
 
     @Test func rollbackReturnsProdToThePreviousVersionAndRefusesWithNoHistory() async throws {
         let space = try await GitWorkspace()
+        let firstCommit = try space.head()
         let first = try space.tool(["deploy", "--alias", "prod", "--override-protection", "--json"])
         #expect(first.status == 0, "\(first.output)")
         let firstVersion = try #require(try first.json()["version"] as? String)
@@ -131,7 +132,10 @@ import Testing
         #expect(records.first?["trigger"] as? String == "rollback")
         #expect(records.first?["version"] as? String == firstVersion)
         #expect(records.first?["previousVersion"] as? String == secondVersion)
-        _ = commit
+        #expect(try space.noteRecords(commit).allSatisfy { $0["trigger"] as? String == "manual" }, "the rollback is recorded on the commit it returned to")
+        #expect(try space.noteRecords(firstCommit).contains { $0["trigger"] as? String == "rollback" })
+        let verify = try space.tool(["verify"])
+        #expect(verify.status == 0, "the rollback record is the newest for prod: \(verify.output)")
 
         let missing = try space.tool(["rollback", "--alias", "staging"])
         #expect(missing.status == 1)
@@ -165,6 +169,8 @@ import Testing
         #expect(finished.status == 0, "\(finished.output)")
         #expect(finished.stdout.contains("finished"))
         #expect(try space.alias("prod") == AliasSnapshot(version: new, weights: [:]))
+        let verifyFinished = try space.tool(["verify"])
+        #expect(verifyFinished.status == 0, "\(verifyFinished.output)")
 
         let nothingToFinish = try space.tool(["promote", "--finish", "--to", "prod", "--override-protection"])
         #expect(nothingToFinish.status == 1)
@@ -181,6 +187,8 @@ import Testing
         #expect(cancelled.status == 0, "\(cancelled.output)")
         #expect(try cancelled.json()["result"] as? String == "cancelled-shift")
         #expect(try space.alias("prod") == AliasSnapshot(version: old, weights: [:]))
+        let verify = try space.tool(["verify"])
+        #expect(verify.status == 0, "\(verify.output)")
     }
 
     struct WeightCase: Sendable, CustomTestStringConvertible {

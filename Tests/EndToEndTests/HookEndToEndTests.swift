@@ -125,6 +125,19 @@ import Testing
         #expect(try space.remoteRef("refs/heads/main") == commit)
     }
 
+    /// The network is down (nothing listens at the endpoint): the deploy fails, the push goes on.
+    @Test func aFailedDeployWarnsAndLetsThePushGoOn() async throws {
+        let space = try await GitWorkspace(createFunctionInMoto: false)
+        _ = try install(space)
+        let commit = try space.commitChange("offline")
+        let offline = ["AWS_ENDPOINT_URL": "http://127.0.0.1:9", "LAMBDA_DEPLOY_MAX_ATTEMPTS": "1"]
+        let push = try space.gitResult(["push", "origin", "main"], extraEnv: offline)
+        #expect(push.status == 0, "\(push.output)")
+        #expect(push.stderr.contains("WARNING: the dev deploy failed; the push goes on"), "\(push.stderr)")
+        #expect(!push.output.contains("test-secret-value-never-printed"))
+        #expect(try space.remoteRef("refs/heads/main") == commit)
+    }
+
     @Test func blockPushOnFailureStopsThePushOfADirtyTree() async throws {
         let space = try await GitWorkspace(config: "hook:\n  blockPushOnFailure: true\n")
         _ = try install(space)

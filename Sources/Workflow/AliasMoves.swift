@@ -63,7 +63,7 @@ extension DeployRunner {
         guard let (entries, _) = try? ledger.scan() else { return nil }
         return entries
             .filter { $0.record.function == function && $0.record.version == version && $0.record.region == region && $0.record.result != .failed && $0.record.codeSha256 != nil }
-            .max { $0.record.time < $1.record.time }
+            .max { $0.record.instant < $1.record.instant }
     }
 
     /// Moves an alias from the state last read, re-reading on a RevisionId conflict.
@@ -96,14 +96,27 @@ extension DeployRunner {
         let branches = project.config.branches.filter { $0.alias == alias && Glob($0.pattern).isLiteral }.map(\.pattern)
         guard !branches.isEmpty else { return }  // no literal branch maps to the target: nothing to check against
         guard repository.contains(commit: commit) else {
-            throw WorkflowError.provenance(commit: commit, branch: branches.joined(separator: " or "), alias: alias)
+            throw WorkflowError.provenance(commit: commit, branch: branches.joined(separator: "' or '"), alias: alias)
         }
         let remote = project.config.notes.remote
+        // The default mapping names both main and master; a repository has one of them, so a
+        // branch the remote lacks is no answer. Only when no mapped branch could be read at all
+        // is the fetch failure (say, the remote is unreachable) the error to report.
+        var fetchFailure: (any Error)?
+        var found: [String] = []
         for branch in branches {
-            let tip = try repository.branchTip(branch, remote: remote, environment: project.environment.variables)
+            let tip: String?
+            do {
+                tip = try repository.branchTip(branch, remote: remote, environment: project.environment.variables)
+            } catch {
+                fetchFailure = fetchFailure ?? error
+                continue
+            }
+            if tip != nil { found.append(branch) }
             if let tip, try tip == commit || repository.isAncestor(commit, of: tip) { return }
         }
-        throw WorkflowError.provenance(commit: commit, branch: branches.joined(separator: " or "), alias: alias)
+        if found.isEmpty, let fetchFailure { throw fetchFailure }
+        throw WorkflowError.provenance(commit: commit, branch: (found.isEmpty ? branches : found).joined(separator: "' or '"), alias: alias)
     }
 
     public func promote(_ request: PromoteRequest) async throws -> AliasMoveReport {
@@ -202,7 +215,7 @@ extension DeployRunner {
             let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
             let moves = ((try? ledger.scan().entries) ?? [])
                 .filter { $0.record.function == function && $0.record.alias == request.alias && $0.record.region == session.region && $0.record.result == .deployed && $0.record.version == current.version }
-            targetVersion = moves.max { $0.record.time < $1.record.time }?.record.previousVersion
+            targetVersion = moves.max { $0.record.instant < $1.record.instant }?.record.previousVersion
         }
         if targetVersion == nil { targetVersion = Deployer.previousVersion(fromAliasDescription: current.description) }
         guard let version = targetVersion, version != current.version else { throw WorkflowError.nothingToRollBack(alias: request.alias) }

@@ -100,7 +100,8 @@ public final class Audit {
             (alias == nil || entry.record.alias == alias) && (function == nil || entry.record.function == function)
                 && (since.map { start in entry.record.date.map { $0 >= start } ?? false } ?? true)
         }
-        filtered.sort { $0.record.time > $1.record.time }
+        // The ledger's scan is newest first by instant already: keep its order (a string sort on
+        // `time` would misplace second-precision records among millisecond ones).
         if let limit, filtered.count > limit { filtered = Array(filtered.prefix(limit)) }
         return (filtered.map(HistoryItem.init), problems)
     }
@@ -133,7 +134,7 @@ public final class Audit {
         // The newest record that moved (or confirmed) each alias of this function in this region.
         var newest: [String: LedgerEntry] = [:]
         for entry in entries where entry.record.function == function && entry.record.region == session.region && entry.record.result != .failed {
-            if let current = newest[entry.record.alias], current.record.time >= entry.record.time { continue }
+            if let current = newest[entry.record.alias], current.record.instant >= entry.record.instant { continue }
             newest[entry.record.alias] = entry
         }
         let aliases = try await session.lambda.aliases(function)

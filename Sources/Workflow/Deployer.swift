@@ -161,10 +161,15 @@ public struct Deployer: Sendable {
             plan: nil, seconds: 0)
         do {
             // The two reads are independent: issue them together (an unchanged redeploy is all reads).
-            async let latestRead = lambda.function(target.function, qualifier: nil)
-            async let aliasRead = lambda.alias(target.function, name: target.alias)
-            let latest = try await latestRead
-            var alias = try await aliasRead
+            // Both are awaited to the end before either error is thrown: throwing while the other
+            // is in flight cancels it, and cancelling an in-flight request in Linux's URLSession
+            // can deadlock (its cancel handler and completion take two locks in opposite orders),
+            // which hung every deploy against an unreachable endpoint about half of the time.
+            async let latestRead = settled { try await lambda.function(target.function, qualifier: nil) }
+            async let aliasRead = settled { try await lambda.alias(target.function, name: target.alias) }
+            let (latestResult, aliasResult) = await (latestRead, aliasRead)
+            let latest = try latestResult.get()
+            var alias = try aliasResult.get()
             outcome.account = latest.account
             previousVersion = alias?.version
             outcome.previousVersion = alias?.version
@@ -366,4 +371,13 @@ public func formatBytes(_ bytes: Int64) -> String {
     if value >= 1_000_000 { return String(format: "%.1f MB", value / 1e6) }
     if value >= 1_000 { return String(format: "%.1f kB", value / 1e3) }
     return "\(bytes) B"
+}
+
+/// The outcome of `body` as a value, so that concurrent reads can all finish before one throws.
+func settled<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
+    do {
+        return .success(try await body())
+    } catch {
+        return .failure(error)
+    }
 }

@@ -52,6 +52,14 @@ public enum GatewayNames {
         return String(cleaned.prefix(100))
     }
 
+    /// Whether a resource policy document (GetPolicy's `Policy` string) has a statement `id`.
+    public static func policy(_ document: String?, hasStatement id: String) -> Bool {
+        guard let document, let parsed = try? JSONSerialization.jsonObject(with: Data(document.utf8)),
+            let statements = (parsed as? [String: Any])?["Statement"] as? [[String: Any]]
+        else { return false }
+        return statements.contains { $0["Sid"] as? String == id }
+    }
+
     public static func invokeURL(apiId: String, region: String, stage: String, path: String) -> String {
         "https://\(apiId).execute-api.\(region).amazonaws.com/\(stage)\(path == "/" ? "/" : path)"
     }
@@ -156,9 +164,14 @@ extension DeployRunner {
             // This alias may be invoked by this API's own stage only.
             let statementId = GatewayNames.statementId(apiId: api.id, stage: alias, method: method, path: path)
             let sourceArn = GatewayNames.sourceArn(region: region, account: account, apiId: api.id, stage: alias, method: method, path: path)
-            let added = try await session.lambdaClient.addPermission(
-                function, qualifier: alias, statementId: statementId, action: "lambda:InvokeFunction",
-                principal: "apigateway.amazonaws.com", sourceArn: sourceArn)
+            // Read the policy first: a re-run then writes nothing. (AddPermission's conflict on a
+            // duplicate id stays the fallback; moto, for one, accepts duplicates silently.)
+            let policy = try await session.lambdaClient.getPolicy(function, qualifier: alias)
+            let added = GatewayNames.policy(policy, hasStatement: statementId)
+                ? false
+                : try await session.lambdaClient.addPermission(
+                    function, qualifier: alias, statementId: statementId, action: "lambda:InvokeFunction",
+                    principal: "apigateway.amazonaws.com", sourceArn: sourceArn)
             if added { changes.append("allowed stage \(alias) to invoke \(function):\(alias) (\(statementId))") }
             stageReports.append(.init(stage: alias, alias: alias, invokeURL: GatewayNames.invokeURL(apiId: api.id, region: region, stage: alias, path: path), permissionStatementId: statementId))
         }

@@ -163,12 +163,15 @@ public final class HookManager {
             // The deploy ships the working tree: it must be the commit being pushed.
             let head = try repository.headCommit()
             guard head == commit else { throw WorkflowError.hookNotHead(pushed: commit, head: head ?? "(unborn)") }
-            // The push will be rejected as non-fast-forward: deploying now would ship code that never lands.
+            // The push drops commits the remote has. git rejects an unforced non-fast-forward push
+            // before running this hook (its line never reaches stdin), so this is a forced push,
+            // which the remote may still refuse (receive.denyNonFastForwards, branch protection):
+            // deploying now could ship code that never lands.
             if let remoteSha = decision.remoteSha {
                 guard repository.contains(commit: remoteSha), try repository.isAncestor(remoteSha, of: commit) else {
                     return HookRunResult(
                         action: "skip", alias: alias, branch: decision.branch,
-                        message: "not deploying \(alias): \(remote)'s \(decision.branch ?? "branch") has commits this push does not contain, so git will reject it as non-fast-forward (pull first)",
+                        message: "not deploying \(alias): \(remote)'s \(decision.branch ?? "branch") has commits this forced push would drop, and the remote may refuse it; deploy once it has landed: lambda-deploy deploy --alias \(alias)",
                         blockPush: false, deploy: nil)
                 }
             }

@@ -2,6 +2,11 @@ import Foundation
 import DeployLedger
 import ReleasePolicy
 
+extension DeployRecord {
+    /// The record's time as seconds since 1970, for ordering (unreadable times sort oldest).
+    var instant: Double { date?.timeIntervalSince1970 ?? -Double.infinity }
+}
+
 /// What happened to a deploy's record: written locally, shared with the remote, or why not.
 public struct RecordReport: Encodable, Sendable, Equatable {
     public var written: Bool
@@ -50,6 +55,18 @@ struct Recorder {
         return project.environment.variables["USER"] ?? project.environment.variables["LOGNAME"]
     }
 
+    /// The record time in UTC with milliseconds (`2026-11-24T20:39:17.123Z`, still ISO-8601).
+    ///
+    /// Second precision made records of consecutive commands (deploy then promote, or two quick
+    /// deploys) tie, and `history`, `verify` and `rollback` then picked the "newest" arbitrarily.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (seconds, fraction) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let whole = DeployRecord.timestamp(Date(timeIntervalSince1970: Double(seconds)))
+        let digits = String(fraction)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
+
     /// A record skeleton filled with the context every trigger shares.
     func record(
         function: String, region: String, account: String?, alias: String, result: DeployRecord.Outcome,
@@ -57,7 +74,7 @@ struct Recorder {
     ) -> DeployRecord {
         let ci = project.ci
         return DeployRecord(
-            time: DeployRecord.timestamp(Date()), function: function, region: region, account: account, alias: alias,
+            time: Self.timestamp(Date()), function: function, region: region, account: account, alias: alias,
             result: result, trigger: trigger,
             ci: ci.isCI ? ci.service.rawValue : nil, build: ci.jobNumber ?? ci.buildNumber,
             buildUrl: ci.buildURL, branch: ci.branch ?? project.repository?.currentBranch(), actor: actor(),

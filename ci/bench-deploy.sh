@@ -13,7 +13,8 @@
 # when this script exits (ci/support/moto_local.py watches its parent).
 #
 # Usage: ci/bench-deploy.sh [RUNS]   (RUNS defaults to BENCH_RUNS, else 5)
-# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy), BENCH_TREE (reuse a tree).
+# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy), BENCH_TREE (reuse a tree),
+#              BENCH_KEEP=1 (keep the work directory, for debugging).
 set -euo pipefail
 
 runs="${1:-${BENCH_RUNS:-5}}"
@@ -23,7 +24,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bench-deploy.XXXXXX")"
 moto_pid=""
 cleanup() {
     if [[ -n "$moto_pid" ]]; then kill "$moto_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
+    if [[ -z "${BENCH_KEEP:-}" ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
 }
 trap cleanup EXIT
 
@@ -72,8 +73,8 @@ SCRIPT
 median() {
     local name="$1" prepare="$2" command="$3"
     if command -v hyperfine >/dev/null && [[ -z "${BENCH_NO_HYPERFINE:-}" ]]; then
-        hyperfine --warmup 1 --runs "$runs" --prepare "$prepare" --export-json "$work/$name.json" -n "$name" "$command" >&2
-        python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/$name.json"
+        hyperfine --warmup 1 --runs "$runs" --prepare "$prepare" --export-json "$work/hyperfine-$name.json" -n "$name" "$command" >&2
+        python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/hyperfine-$name.json"
     else
         local times=()
         bash -c "$prepare"; bash -c "$command"
@@ -88,14 +89,18 @@ median() {
 }
 
 t_tool="$(median tool "bash $work/change.sh" "bash $work/tool.sh")"
-result="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["result"])' "$work/tool.json")"
+json_field() {  # json_field KEY...: fields of the tool's last JSON answer, space-separated
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(*(d[k] for k in sys.argv[2:]))' "$work/tool.json" "$@" \
+        || { echo "error: the deploy did not print one JSON object:" >&2; cat "$work/tool.json" >&2; exit 1; }
+}
+result="$(json_field result)"
 [[ "$result" == deployed ]] || { echo "error: a changed deploy reported '$result', not 'deployed'" >&2; exit 1; }
 t_cli="$(median cli "bash $work/change.sh" "bash $work/cli.sh")"
 
 # Nothing changes from here on: bring `dev` up to date once, then time the no-op.
 bash "$work/tool.sh"
 t_same="$(median unchanged "true" "bash $work/tool.sh")"
-read -r same_result same_bytes < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["result"], d["uploadedBytes"])' "$work/tool.json")
+read -r same_result same_bytes < <(json_field result uploadedBytes)
 [[ "$same_result" == unchanged && "$same_bytes" == 0 ]] || { echo "error: the unchanged redeploy reported $same_result, $same_bytes bytes uploaded" >&2; exit 1; }
 t_get="$(median get-alias "true" "bash $work/getalias.sh")"
 

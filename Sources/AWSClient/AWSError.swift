@@ -45,6 +45,8 @@ public enum AWSError: LocalizedError, Sendable {
     /// The waiter gave up.
     case waitTimedOut(function: String, region: String, after: Duration, lastStatus: String)
     case noCredentials(searched: [String])
+    /// AWS_PROFILE / `--profile` names a profile that neither shared file defines.
+    case unknownProfile(name: String, files: [String])
     case incompleteCredentials(source: String, problem: String)
     /// A malformed, unreadable or expired credentials/config/token file (line when known).
     case credentialsFile(path: String, line: Int?, problem: String)
@@ -131,6 +133,8 @@ public enum AWSError: LocalizedError, Sendable {
             return "function '\(function)' in \(region) was still \(lastStatus) after \(Int(seconds(after))) s: check the function in the Lambda console and retry"
         case .noCredentials(let searched):
             return "no AWS credentials found (looked in: \(searched.joined(separator: "; "))): set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run `aws configure`"
+        case .unknownProfile(let name, let files):
+            return "AWS profile '\(name)' (from AWS_PROFILE or --profile) is not defined in \(files.joined(separator: " or ")): check the name (`aws configure list-profiles`) or create it with `aws configure --profile \(name)`"
         case .incompleteCredentials(let source, let problem):
             return "incomplete AWS credentials in \(source): \(problem); set both or neither"
         case .credentialsFile(let path, let line, let problem):

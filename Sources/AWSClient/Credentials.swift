@@ -50,12 +50,27 @@ public protocol FileReading: Sendable {
 public struct LocalFileReader: FileReading {
     public init() {}
     public func contents(ofFile path: String) throws -> String? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw AWSError.credentialsFile(path: path, line: nil, problem: "cannot be read as UTF-8 text (\(error.localizedDescription))")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        guard !isDirectory.boolValue else {
+            throw AWSError.credentialsFile(path: path, line: nil, problem: "is a directory, not a file; point the variable that names it at a file (or unset it)")
         }
+        // Read through a file handle rather than String(contentsOfFile:), which refuses character
+        // devices: AWS_CONFIG_FILE=/dev/null is a common way to say "no config file".
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw AWSError.credentialsFile(path: path, line: nil, problem: "cannot be opened; check its permissions")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.readToEnd() ?? Data()
+        } catch {
+            throw AWSError.credentialsFile(path: path, line: nil, problem: "cannot be read; check its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw AWSError.credentialsFile(path: path, line: nil, problem: "is not UTF-8 text; save it as UTF-8 (it is an INI file)")
+        }
+        return text
     }
 }
 
@@ -102,7 +117,7 @@ public struct CredentialChain: Sendable {
         // 2. Web identity (GitHub Actions OIDC and EKS).
         if let roleArn = value("AWS_ROLE_ARN"), let tokenFile = value("AWS_WEB_IDENTITY_TOKEN_FILE") {
             guard let token = try files.contents(ofFile: tokenFile)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-                throw AWSError.credentialsFile(path: tokenFile, line: nil, problem: "web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) is missing or empty")
+                throw AWSError.credentialsFile(path: tokenFile, line: nil, problem: "web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) is missing or empty; check that variable's path and that the CI job requests an OIDC token")
             }
             let session = value("AWS_ROLE_SESSION_NAME") ?? "lambda-deploy-\(Int(now().timeIntervalSince1970))"
             let credentials = try await webIdentity(roleArn, session, token)
@@ -116,6 +131,9 @@ public struct CredentialChain: Sendable {
         // 3. Shared credentials and config files.
         let shared = SharedConfigFiles(environment: environment, files: files)
         if let credentials = try shared.credentials(now: now()) { return credentials }
+        if shared.profileIsExplicit, try !shared.profileExists() {
+            throw AWSError.unknownProfile(name: shared.profile, files: [shared.credentialsDisplay, shared.configDisplay])
+        }
         searched.append(contentsOf: shared.searchedDescriptions)
         throw AWSError.noCredentials(searched: searched)
     }
@@ -127,6 +145,9 @@ public struct CredentialChain: Sendable {
 /// profile but `default` is written `[profile NAME]`; in the credentials file it is `[NAME]`.
 public struct SharedConfigFiles: Sendable {
     public let profile: String
+    /// Whether the profile was named (AWS_PROFILE, or `--profile` passed as AWS_PROFILE) rather
+    /// than the implicit `default`: a named profile that exists nowhere is a typo worth naming.
+    public let profileIsExplicit: Bool
     let credentialsPath: String?
     let configPath: String?
     let credentialsDisplay: String
@@ -139,6 +160,7 @@ public struct SharedConfigFiles: Sendable {
             return value
         }
         profile = value("AWS_PROFILE") ?? value("AWS_DEFAULT_PROFILE") ?? "default"
+        profileIsExplicit = value("AWS_PROFILE") != nil || value("AWS_DEFAULT_PROFILE") != nil
         let home = value("HOME")
         credentialsPath = value("AWS_SHARED_CREDENTIALS_FILE") ?? home.map { "\($0)/.aws/credentials" }
         configPath = value("AWS_CONFIG_FILE") ?? home.map { "\($0)/.aws/config" }
@@ -163,6 +185,11 @@ public struct SharedConfigFiles: Sendable {
             ?? (isConfig && profile == "default" ? sections.last { $0.name == "profile default" } : nil)
     }
 
+    /// Whether either file has a section for the profile (with or without credentials in it).
+    public func profileExists() throws -> Bool {
+        try section(in: credentialsPath, isConfig: false) != nil || section(in: configPath, isConfig: true) != nil
+    }
+
     /// Credentials of the profile (credentials file first, then config file), or nil when neither has any.
     public func credentials(now: Date) throws -> AWSCredentials? {
         for (path, display, isConfig) in [(credentialsPath, credentialsDisplay, false), (configPath, configDisplay, true)] {
@@ -179,15 +206,15 @@ public struct SharedConfigFiles: Sendable {
                 continue
             }
             guard let keyId, !keyId.value.isEmpty else {
-                throw AWSError.credentialsFile(path: display, line: section.line, problem: "profile \(profile) has aws_secret_access_key but no aws_access_key_id")
+                throw AWSError.credentialsFile(path: display, line: section.line, problem: "profile \(profile) has aws_secret_access_key but no aws_access_key_id; add the key id to that profile")
             }
             guard let secret, !secret.value.isEmpty else {
-                throw AWSError.credentialsFile(path: display, line: keyId.line, problem: "profile \(profile) has aws_access_key_id but no aws_secret_access_key")
+                throw AWSError.credentialsFile(path: display, line: keyId.line, problem: "profile \(profile) has aws_access_key_id but no aws_secret_access_key; add the secret to that profile")
             }
             var expiration: Date?
             if let expires = section.values["aws_expiration"] ?? section.values["expiration"] ?? section.values["x_security_token_expires"] {
                 guard let date = parseISO8601(expires.value) else {
-                    throw AWSError.credentialsFile(path: display, line: expires.line, problem: "expiration '\(expires.value)' is not an ISO 8601 time")
+                    throw AWSError.credentialsFile(path: display, line: expires.line, problem: "expiration '\(expires.value)' is not an ISO 8601 time; write it like 2030-01-01T00:00:00Z or refresh the credentials")
                 }
                 if date <= now {
                     throw AWSError.credentialsFile(
@@ -241,7 +268,8 @@ enum INIFile {
                 guard line.hasSuffix("]"), line.count > 2 else {
                     // Never quote the line: a key pasted after the header would be printed with it.
                     throw AWSError.credentialsFile(
-                        path: path, line: lineNumber, problem: "malformed section header (expected [name] alone on its line)")
+                        path: path, line: lineNumber,
+                        problem: "malformed section header: write it as [name] alone on its line (in the config file [profile name])")
                 }
                 let name = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
                     .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
@@ -250,15 +278,15 @@ enum INIFile {
             }
             if rawLine.first == " " || rawLine.first == "\t" { continue }  // nested sub-setting
             guard let equals = line.firstIndex(of: "=") else {
-                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "expected 'key = value' or '[section]'")
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "cannot read this line; each line must be '[profile]', 'key = value' or a # comment: fix or remove it")
             }
             guard !sections.isEmpty else {
-                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting outside of any [section]")
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting outside of any [section]; put it under a [profile] header")
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard !key.isEmpty else {
-                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting with an empty name")
+                throw AWSError.credentialsFile(path: path, line: lineNumber, problem: "setting with an empty name; fix or remove that line")
             }
             sections[sections.count - 1].values[key] = (value, lineNumber)
         }

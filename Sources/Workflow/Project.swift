@@ -38,11 +38,15 @@ public final class Project {
             throw WorkflowError.configUnreadable(path: explicitPath, reason: "no such file; check the --config path")
         }
         if let found {
-            let text: String
-            do {
-                text = try String(contentsOfFile: found, encoding: .utf8)
-            } catch {
-                throw WorkflowError.configUnreadable(path: found, reason: "not readable as UTF-8 text (\(error.localizedDescription))")
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: found, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw WorkflowError.configUnreadable(path: found, reason: "it is a directory; pass the YAML file itself (--config DIR/lambda-deploy.yml)")
+            }
+            guard let data = FileManager.default.contents(atPath: found) else {
+                throw WorkflowError.configUnreadable(path: found, reason: "it cannot be opened; check its permissions")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw WorkflowError.configUnreadable(path: found, reason: "it is not UTF-8 text; save it as UTF-8")
             }
             self.config = try DeployConfig.parse(yaml: text, file: found)
             self.configPath = found

@@ -34,7 +34,7 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
         case let .configUnreadable(path, reason):
             return "cannot read \(path): \(reason)"
         case let .invalidAlias(alias):
-            return "invalid alias name '\(alias)': use 1-128 letters, digits, '-' or '_', not only digits (e.g. dev, prod)"
+            return "invalid alias name \(Self.describeAlias(alias)): use 1-128 letters, digits, '-' or '_', not only digits (e.g. dev, prod)"
         case let .invalidWeight(value):
             return "invalid weight '\(value)': give a percentage strictly between 0 and 100, e.g. --weight 10"
         case let .tooLargeForDirectUpload(zip, request):
@@ -76,6 +76,21 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
         case let .noRoutingToFinish(alias):
             return "alias '\(alias)' has no traffic shift in progress: nothing to finish (start one with --weight)"
         }
+    }
+}
+
+extension WorkflowError {
+    /// The rejected alias with what is wrong with it, kept short: a 300-character paste should
+    /// not become a 300-character error line.
+    static func describeAlias(_ alias: String) -> String {
+        if alias.isEmpty { return "'' (empty)" }
+        let shown = alias.count > 40 ? "'\(alias.prefix(20))...' (\(alias.count) characters)" : "'\(alias)'"
+        if alias.utf8.count > 128 { return alias.count > 40 ? shown : "\(shown) (\(alias.utf8.count) characters)" }
+        if let bad = alias.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_")) }) {
+            return "\(shown) (\(bad == " " ? "a space" : "'\(bad)'") is not allowed)"
+        }
+        if alias.allSatisfy({ $0.isASCII && $0.isNumber }) { return "\(shown) (only digits: Lambda reads that as a version)" }
+        return shown
     }
 }
 

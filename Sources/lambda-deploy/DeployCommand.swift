@@ -16,8 +16,8 @@ struct ShipOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Extra text for the version description (the commit and content digest are always there).", valueName: "TEXT"))
     var description: String?
 
-    @Option(help: ArgumentHelp("Route PERCENT of the alias's traffic to the new version and keep the rest on the current one (0 < PERCENT < 100); finish with `promote --finish`.", valueName: "PERCENT"))
-    var weight: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Route PERCENT of the alias's traffic to the new version and keep the rest on the current one (0 < PERCENT < 100); finish with `promote --finish`.", valueName: "PERCENT"))
+    var weight: String?
 
     @Flag(name: .customLong("dry-run"), help: "Package and read the alias and $LATEST, then say what would happen; change nothing.")
     var dryRun = false
@@ -29,18 +29,16 @@ struct ShipOptions: ParsableArguments {
     var overrideProtection = false
 
     func validate() throws {
-        if let weight, !(weight > 0 && weight < 100) {
-            throw ValidationError("invalid weight \(weight): give a percentage strictly between 0 and 100, e.g. --weight 10")
-        }
+        _ = try parseWeight(weight)
     }
 
-    func request(alias: String, trigger: DeployTrigger, aws: AWSOptions) -> DeployRequest {
+    func request(alias: String, trigger: DeployTrigger, aws: AWSOptions) throws -> DeployRequest {
         var request = DeployRequest(alias: alias, trigger: trigger, aws: aws.settings)
         request.function = function
         request.directory = directory
         request.s3Bucket = s3Bucket
         request.description = description
-        request.weight = weight
+        request.weight = try parseWeight(weight)
         request.dryRun = dryRun
         request.pushNotes = pushNotes ? true : nil
         request.overrideProtection = overrideProtection

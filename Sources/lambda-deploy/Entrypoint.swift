@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Workflow
 
 @main
@@ -29,4 +30,21 @@ struct LambdaDeploy: AsyncParsableCommand {
         ],
         defaultSubcommand: CICommand.self
     )
+
+    /// Refuses an unknown command word before parsing.
+    ///
+    /// With `ci` as the default subcommand, ArgumentParser reads `lambda-deploy deplyo` as `ci`
+    /// given a stray argument and answers "Unexpected argument" with `ci`'s usage, which points the
+    /// user at the wrong command. Naming the unknown command and the real ones is the useful answer.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, !first.hasPrefix("-") {
+            let names = configuration.subcommands.compactMap { $0.configuration.commandName }
+            if !names.contains(first) && first != "help" {
+                printError("error: unknown command '\(first)'; the commands are \(names.joined(separator: ", ")) (see `lambda-deploy --help`)")
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+        }
+        await main(arguments)
+    }
 }

@@ -28,8 +28,8 @@ struct PromoteCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
     var function: String?
 
-    @Option(help: ArgumentHelp("Send PERCENT of the target's traffic to the promoted version (0 < PERCENT < 100).", valueName: "PERCENT"))
-    var weight: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Send PERCENT of the target's traffic to the promoted version (0 < PERCENT < 100).", valueName: "PERCENT"))
+    var weight: String?
 
     @Flag(help: "Complete a traffic shift in progress: the target runs the weighted version fully.")
     var finish = false
@@ -47,9 +47,7 @@ struct PromoteCommand: AsyncParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func validate() throws {
-        if let weight, !(weight > 0 && weight < 100) {
-            throw ValidationError("invalid weight \(weight): give a percentage strictly between 0 and 100, e.g. --weight 10")
-        }
+        _ = try parseWeight(weight)
         if finish, from != nil || weight != nil {
             throw ValidationError("--finish completes a shift already in progress: use it with --to only")
         }
@@ -64,7 +62,7 @@ struct PromoteCommand: AsyncParsableCommand {
             var request = PromoteRequest(to: to, aws: aws.settings)
             request.from = from
             request.function = function
-            request.weight = weight
+            request.weight = try parseWeight(weight)
             request.finish = finish
             request.anyCommit = anyCommit
             request.overrideProtection = overrideProtection

@@ -28,6 +28,19 @@ struct AWSOptions: ParsableArguments {
     var settings: AWSSettings { AWSSettings(region: region, endpointURL: endpointURL, profile: profile) }
 }
 
+/// Reads `--weight`: a percentage strictly between 0 and 100.
+///
+/// The option is taken as text (with `.unconditional` parsing, so `--weight -1` is a value, not
+/// a missing one) and checked here, so every bad value gets the same one-line message instead of
+/// ArgumentParser's "missing value" or its four-line "invalid value" with a help excerpt.
+func parseWeight(_ text: String?) throws -> Double? {
+    guard let text else { return nil }
+    guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value < 100 else {
+        throw ValidationError("invalid weight '\(text)': give a percentage strictly between 0 and 100, e.g. --weight 10")
+    }
+    return value
+}
+
 /// Exit codes documented in `lambda-deploy --help` and the README.
 enum ExitStatus {
     static let failure: Int32 = 1

@@ -84,11 +84,18 @@ struct CredentialChainTests {
     }
 
     @Test func nothingFoundListsEveryPlace() async throws {
-        let error = await #expect(throws: AWSError.self) { _ = try await resolve(home.merging(["AWS_PROFILE": "ci"]) { $1 }) }
+        let error = await #expect(throws: AWSError.self) { _ = try await resolve(home) }
         let message = try #require(error?.errorDescription)
-        for place in ["environment", "web identity", "profile ci in ~/.aws/credentials", "profile ci in ~/.aws/config", "AWS_PROFILE"] {
+        for place in ["environment", "web identity", "profile default in ~/.aws/credentials", "profile default in ~/.aws/config"] {
             #expect(message.contains(place), "\(message)")
         }
+    }
+
+    @Test func anExplicitProfileThatDoesNotExistIsNamed() async throws {
+        let error = await #expect(throws: AWSError.self) { _ = try await resolve(home.merging(["AWS_PROFILE": "ci"]) { $1 }) }
+        let message = try #require(error?.errorDescription)
+        #expect(message.contains("AWS profile 'ci'"), "\(message)")
+        #expect(message.contains("aws configure"), "\(message)")
     }
 
     struct MalformedCase: Sendable, CustomTestStringConvertible {
@@ -99,7 +106,7 @@ struct CredentialChainTests {
     }
 
     @Test(arguments: [
-        MalformedCase(text: "[default]\naws_access_key_id = A\nthis is not a setting\n", line: 3, fragment: "expected 'key = value'"),
+        MalformedCase(text: "[default]\naws_access_key_id = A\nthis is not a setting\n", line: 3, fragment: "each line must be '[profile]', 'key = value' or a # comment"),
         MalformedCase(text: "aws_access_key_id = A\n[default]\n", line: 1, fragment: "outside of any [section]"),
         MalformedCase(text: "[default\naws_access_key_id = A\n", line: 1, fragment: "malformed section header"),
         MalformedCase(text: "[default]\n\naws_access_key_id = A\n", line: 3, fragment: "no aws_secret_access_key"),

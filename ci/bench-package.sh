@@ -24,20 +24,7 @@ trap 'rm -rf "$work"' EXIT
 tree="${BENCH_TREE:-}"
 if [[ -z "$tree" ]]; then
     tree="$work/function"
-    mkdir -p "$tree"
-    site="$(python3 -c 'import site; print(site.getsitepackages()[0])')"
-    for pkg in boto3 botocore s3transfer jmespath dateutil urllib3 requests certifi idna \
-               charset_normalizer six numpy numpy.libs yaml; do
-        if [[ -e "$site/$pkg" ]]; then
-            cp -R "$site/$pkg" "$tree/"
-        elif [[ -e "$site/$pkg.py" ]]; then  # single-module distributions such as six
-            cp "$site/$pkg.py" "$tree/"
-        else
-            echo "skipping $pkg: not in $site" >&2
-        fi
-    done
-    # Stale bytecode is not part of a clean build; keep the tree like `pip install -t` leaves it.
-    find "$tree" -name __pycache__ -type d -prune -exec rm -rf {} +
+    bash "$(dirname "$0")/support/bench-tree.sh" "$tree"
 fi
 files="$(find "$tree" -type f -o -type l | wc -l)"
 size="$(du -sb "$tree" | cut -f1)"

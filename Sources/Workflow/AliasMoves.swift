@@ -92,7 +92,7 @@ extension DeployRunner {
     /// Is `commit` on the branch mapped to `alias`? Checks the remote's branch (fetched) when the
     /// repository has that remote, else the local branch.
     func checkProvenance(commit: String, alias: String) throws {
-        guard let repository = project.repository else { throw WorkflowError.notARepository(path: project.environment.currentDirectory) }
+        let repository = try project.requireRepository()
         let branches = project.config.branches.filter { $0.alias == alias && Glob($0.pattern).isLiteral }.map(\.pattern)
         guard !branches.isEmpty else { return }  // no literal branch maps to the target: nothing to check against
         guard repository.contains(commit: commit) else {

@@ -87,8 +87,7 @@ public final class Audit {
 
     public init(environment: RunEnvironment, configPath: String?) throws {
         project = try Project(environment: environment, configPath: configPath)
-        guard let repository = project.repository else { throw WorkflowError.notARepository(path: environment.currentDirectory) }
-        self.repository = repository
+        repository = try project.requireRepository()
     }
 
     public var notesRef: String { project.config.notes.ref }

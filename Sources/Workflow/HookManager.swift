@@ -34,8 +34,7 @@ public final class HookManager {
 
     public init(environment: RunEnvironment, configPath: String?) throws {
         project = try Project(environment: environment, configPath: configPath)
-        guard let repository = project.repository else { throw WorkflowError.notARepository(path: environment.currentDirectory) }
-        self.repository = repository
+        repository = try project.requireRepository()
     }
 
     /// The script written into the hooks directory. It reads git's stdin once and feeds it to the

@@ -59,6 +59,12 @@ public final class Project {
         }
     }
 
+    /// The repository, for commands that only make sense inside one (history, hooks, notes).
+    public func requireRepository() throws -> GitRepository {
+        guard let repository else { throw WorkflowError.notARepository(path: environment.currentDirectory) }
+        return repository
+    }
+
     /// A path from the config file, resolved against the file's directory.
     public func configRelativePath(_ path: String) -> String {
         if path.hasPrefix("/") { return path }

@@ -22,11 +22,8 @@ struct ShipOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: "Package and read the alias and $LATEST, then say what would happen; change nothing.")
     var dryRun = false
 
-    @Flag(name: .customLong("push-notes"), help: "Share the deploy record through the remote (default in CI, or notes.push in the config).")
-    var pushNotes = false
 
-    @Flag(name: .customLong("override-protection"), help: "Allow moving a protected alias (prod) from outside CI. Recorded with who ran it.")
-    var overrideProtection = false
+    @OptionGroup var move: MoveOptions
 
     func validate() throws {
         _ = try parseWeight(weight)
@@ -40,8 +37,8 @@ struct ShipOptions: ParsableArguments {
         request.description = description
         request.weight = try parseWeight(weight)
         request.dryRun = dryRun
-        request.pushNotes = pushNotes ? true : nil
-        request.overrideProtection = overrideProtection
+        request.pushNotes = move.pushNotesRequest
+        request.overrideProtection = move.overrideProtection
         return request
     }
 }

@@ -37,11 +37,7 @@ struct PromoteCommand: AsyncParsableCommand {
     @Flag(name: .customLong("any-commit"), help: "Promote even a commit that is not on the target's branch (recorded).")
     var anyCommit = false
 
-    @Flag(name: .customLong("override-protection"), help: "Allow moving a protected alias from outside CI (recorded).")
-    var overrideProtection = false
-
-    @Flag(name: .customLong("push-notes"), help: "Share the record through the remote.")
-    var pushNotes = false
+    @OptionGroup var move: MoveOptions
 
     @OptionGroup var aws: AWSOptions
     @OptionGroup var project: ProjectOptions
@@ -65,8 +61,8 @@ struct PromoteCommand: AsyncParsableCommand {
             request.weight = try parseWeight(weight)
             request.finish = finish
             request.anyCommit = anyCommit
-            request.overrideProtection = overrideProtection
-            request.pushNotes = pushNotes ? true : nil
+            request.overrideProtection = move.overrideProtection
+            request.pushNotes = move.pushNotesRequest
             let report = try await runner.promote(request)
             if project.json { printJSON(report) } else {
                 for line in report.lines { print(line) }
@@ -100,11 +96,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
     var function: String?
 
-    @Flag(name: .customLong("override-protection"), help: "Allow moving a protected alias from outside CI (recorded).")
-    var overrideProtection = false
-
-    @Flag(name: .customLong("push-notes"), help: "Share the record through the remote.")
-    var pushNotes = false
+    @OptionGroup var move: MoveOptions
 
     @OptionGroup var aws: AWSOptions
     @OptionGroup var project: ProjectOptions
@@ -115,8 +107,8 @@ struct RollbackCommand: AsyncParsableCommand {
             var request = RollbackRequest(alias: alias, aws: aws.settings)
             request.toVersion = to
             request.function = function
-            request.overrideProtection = overrideProtection
-            request.pushNotes = pushNotes ? true : nil
+            request.overrideProtection = move.overrideProtection
+            request.pushNotes = move.pushNotesRequest
             let report = try await runner.rollback(request)
             if project.json { printJSON(report) } else {
                 for line in report.lines { print(line) }

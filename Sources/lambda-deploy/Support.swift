@@ -14,6 +14,18 @@ struct ProjectOptions: ParsableArguments {
     var verbose = false
 }
 
+/// The flags every command that moves an alias takes: protection and record sharing.
+struct MoveOptions: ParsableArguments {
+    @Flag(name: .customLong("override-protection"), help: "Allow moving a protected alias (prod) from outside CI. Recorded with who ran it.")
+    var overrideProtection = false
+
+    @Flag(name: .customLong("push-notes"), help: "Share the record through the remote (default in CI, or notes.push in the config).")
+    var pushNotes = false
+
+    /// nil leaves the decision to the config (`notes.push`, default: in CI only).
+    var pushNotesRequest: Bool? { pushNotes ? true : nil }
+}
+
 /// Where and as whom AWS is called.
 struct AWSOptions: ParsableArguments {
     @Option(help: ArgumentHelp("AWS region (else config `region`, AWS_REGION, AWS_DEFAULT_REGION, the profile).", valueName: "REGION"))

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Builds the benchmark's realistic Lambda tree in DIR: Python packages copied from this machine's
 # site-packages (boto3, botocore, numpy, ... about 90 MB in about 3,200 files), bytecode caches
-# removed, as `pip install -t` leaves a function directory. The same list as ci/bench-package.sh,
-# so every comparison runs on the same bytes; ci/bench builds it once and passes it on as
-# BENCH_TREE.
+# removed, as `pip install -t` leaves a function directory. Every comparison runs on these bytes:
+# ci/bench builds the tree once and passes it on as BENCH_TREE; a script run alone builds its own.
 #
 # Usage: ci/support/bench-tree.sh DIR
 set -euo pipefail

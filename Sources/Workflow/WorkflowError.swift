@@ -48,7 +48,7 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
         case let .aliasNotFound(function, alias):
             return "alias '\(alias)' does not exist on \(function): deploy to it first (lambda-deploy deploy --alias \(alias))"
         case let .notARepository(path):
-            return "\(path) is not inside a git repository: run this from the repository whose deploys you want to read"
+            return "\(path) is not inside a git repository: run this from the function's repository (records, hooks and notes live there)"
         case let .nothingToRollBack(alias):
             return "nothing to roll back to for alias '\(alias)': no earlier version is recorded in the ledger or in the alias description; pass --to VERSION"
         case let .rollbackTargetMissing(function, version):

@@ -47,6 +47,9 @@ struct PromoteCommand: AsyncParsableCommand {
         if finish, from != nil || weight != nil {
             throw ValidationError("--finish completes a shift already in progress: use it with --to only")
         }
+        if let from, from == to {
+            throw ValidationError("--from and --to both name '\(to)': nothing to promote; name the alias to copy from and the one to move (e.g. --from dev --to prod)")
+        }
         if !finish, from == nil {
             throw ValidationError("missing --from ALIAS: say which alias's version to promote (e.g. --from dev --to prod)")
         }

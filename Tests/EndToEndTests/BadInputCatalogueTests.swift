@@ -324,6 +324,9 @@ extension BadInput {
         BadInput(
             name: "promote: no --from", arguments: ["promote", "--to", "prod"], input: "`promote --to prod` without `--from`",
             expected: ["missing --from ALIAS", "--from dev --to prod"], exit: 64),
+        BadInput(
+            name: "promote: --from and --to the same", arguments: ["promote", "--from", "dev", "--to", "dev"], input: "`--from dev --to dev`",
+            expected: ["--from and --to both name 'dev'", "nothing to promote"], exit: 64),
     ]
 
     static let ledger: [BadInput] = [
@@ -343,7 +346,7 @@ extension BadInput {
             expected: ["alias 'nosuch' does not exist on {function}", "deploy to it first", "then promote"]),
         BadInput(
             name: "history: outside a repository", arguments: ["history"], input: "run outside any git repository",
-            expected: ["{home} is not inside a git repository", "run this from the repository"], outsideRepository: true),
+            expected: ["{home} is not inside a git repository", "run this from the function's repository"], outsideRepository: true),
         BadInput(
             name: "show: unknown commit", arguments: ["show", "deadbeef"], input: "`show deadbeef`",
             expected: ["commit 'deadbeef' not found in this repository", "fetch it (git fetch) or name an existing commit"]),

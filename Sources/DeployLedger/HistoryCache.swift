@@ -1,0 +1,185 @@
+internal import CLibgit2
+import Foundation
+
+/// What `history --json` prints: the JSON array and the problems (lines that are not records).
+public struct HistoryOutput: Sendable {
+    private let storage: [UInt8]
+    private let range: Range<Int>
+    public let problems: [String]
+    /// Whether this came from the history cache rather than from reading the notes.
+    public let fromCache: Bool
+
+    init(storage: [UInt8], range: Range<Int>, problems: [String], fromCache: Bool) {
+        self.storage = storage
+        self.range = range
+        self.problems = problems
+        self.fromCache = fromCache
+    }
+
+    init(json: [UInt8], problems: [String]) {
+        self.init(storage: json, range: json.indices, problems: problems, fromCache: false)
+    }
+
+    /// The UTF-8 JSON array (no trailing newline), without copying it out of its buffer.
+    public var json: ArraySlice<UInt8> { storage[range] }
+}
+
+/// A cache of the unfiltered `history --json` output, keyed by the notes commit it was read from.
+///
+/// A notes ref points at a commit, and a commit id names its content forever, so the output for
+/// one id never changes; the cache file is valid exactly while the ref points at that commit, the
+/// way git's own `commit-graph` file is tied to the objects it describes. A new record moves the
+/// ref to a new commit, whose id has no file yet. The file lives under the repository's common git
+/// directory (`.git/lambda-deploy/`), is written to a temporary name and renamed into place
+/// (readers never see half a file, concurrent writers write identical bytes), carries the
+/// notes commit id, ``formatVersion`` and a checksum, and anything that does not check out is
+/// ignored and rebuilt. Failing to write it (read-only repository) is not an error.
+///
+/// Layout: `LDHC`, format version (u32 LE), notes commit id (20 bytes), JSON length (u64 LE),
+/// problems length (u64 LE), checksum (u64 LE) of what follows, the JSON, the problems joined by
+/// newlines.
+struct HistoryCache {
+    /// Bump whenever the printed JSON or this layout changes, so no old file is ever used.
+    static let formatVersion: UInt32 = 1
+    private static let magic: [UInt8] = Array("LDHC".utf8)
+    private static let headerSize = 4 + 4 + 20 + 8 + 8 + 8
+
+    let directory: String
+
+    /// The cache of `repository` (shared by its linked worktrees, like the notes themselves).
+    init(repository: GitRepository) {
+        var common = String(cString: git_repository_commondir(repository.pointer))
+        while common.count > 1 && common.hasSuffix("/") { common.removeLast() }
+        directory = common + "/lambda-deploy"
+    }
+
+    func path(for notesCommit: ObjectID) -> String {
+        directory + "/" + Self.fileName(for: notesCommit)
+    }
+
+    private static func fileName(for notesCommit: ObjectID) -> String {
+        "history-v\(formatVersion)-\(notesCommit.hex)"
+    }
+
+    // MARK: Reading
+
+    /// The cached output for `notesCommit`; nil when there is none or it does not check out.
+    func load(_ notesCommit: ObjectID) -> HistoryOutput? {
+        guard let bytes = Self.readFile(path(for: notesCommit)), bytes.count >= Self.headerSize else { return nil }
+        return bytes.withUnsafeBytes { file -> HistoryOutput? in
+            guard file.prefix(4).elementsEqual(Self.magic),
+                  file.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian == Self.formatVersion
+            else { return nil }
+            var id = notesCommit.raw
+            let sameCommit = withUnsafeBytes(of: &id.id) { $0.elementsEqual(file[8..<28]) }
+            let jsonCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 28, as: UInt64.self))
+            let problemsCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 36, as: UInt64.self))
+            let checksum = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 44, as: UInt64.self))
+            let body = UInt64(file.count - Self.headerSize)
+            guard sameCommit, jsonCount <= body, problemsCount == body - jsonCount,
+                  Self.checksum(UnsafeRawBufferPointer(rebasing: file[Self.headerSize...])) == checksum
+            else { return nil }
+            let jsonEnd = Self.headerSize + Int(jsonCount)
+            let problemText = String(decoding: file[jsonEnd...], as: UTF8.self)
+            let problems = problemText.isEmpty ? [] : problemText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            return HistoryOutput(storage: bytes, range: Self.headerSize..<jsonEnd, problems: problems, fromCache: true)
+        }
+    }
+
+    /// The whole file, read with plain system calls (this is the entire work of a warm `history`).
+    private static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size >= 0, info.st_size < 1 << 34 else { return nil }
+        let size = Int(info.st_size)
+        var complete = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var at = 0
+            while at < size, let base = buffer.baseAddress {
+                let n = read(fd, base + at, size - at)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                at += n
+            }
+            complete = at == size
+            count = at
+        }
+        return complete ? bytes : nil
+    }
+
+    // MARK: Writing
+
+    /// Stores `output` for `notesCommit` and removes files of other notes commits; best effort.
+    func store(_ output: HistoryOutput, for notesCommit: ObjectID) {
+        // A problem text never holds a newline (excerpts replace control characters), so joining
+        // by newlines is reversible; refuse to cache rather than split one wrongly.
+        guard !output.problems.contains(where: { $0.contains("\n") }) else { return }
+        let problems = Array(output.problems.joined(separator: "\n").utf8)
+        let json = output.json
+        var file: [UInt8] = []
+        file.reserveCapacity(Self.headerSize + json.count + problems.count)
+        file.append(contentsOf: Self.magic)
+        withUnsafeBytes(of: Self.formatVersion.littleEndian) { file.append(contentsOf: $0) }
+        var id = notesCommit.raw
+        withUnsafeBytes(of: &id.id) { file.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(problems.count).littleEndian) { file.append(contentsOf: $0) }
+        let checksumOffset = file.count
+        withUnsafeBytes(of: UInt64(0)) { file.append(contentsOf: $0) }
+        file.append(contentsOf: json)
+        file.append(contentsOf: problems)
+        let sum = file.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
+        withUnsafeBytes(of: sum.littleEndian) { value in
+            for k in 0..<8 { file[checksumOffset + k] = value[k] }
+        }
+
+        mkdir(directory, 0o777)
+        let temporary = directory + "/.tmp-history-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        let written = file.withUnsafeBytes { buffer -> Bool in
+            var at = 0
+            while at < buffer.count, let base = buffer.baseAddress {
+                let n = write(fd, base + at, buffer.count - at)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                at += n
+            }
+            return true
+        }
+        if close(fd) != 0 || !written || rename(temporary, path(for: notesCommit)) != 0 {
+            unlink(temporary)
+            return
+        }
+        removeOthers(keeping: Self.fileName(for: notesCommit))
+    }
+
+    /// Deletes cache files of other notes commits (older ref positions, older format versions).
+    private func removeOthers(keeping name: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for other in names where other.hasPrefix("history-") && other != name {
+            unlink(directory + "/" + other)
+        }
+    }
+
+    /// A 64-bit checksum of the body, word by word (a few hundred microseconds for megabytes):
+    /// it catches a torn or damaged file, not tampering (whoever can write `.git` can change the
+    /// notes themselves).
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let prime: UInt64 = 0x0000_0100_0000_01b3
+        var at = 0
+        while at + 8 <= bytes.count {
+            hash = (hash ^ bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* prime
+            hash ^= hash >> 29
+            at += 8
+        }
+        while at < bytes.count {
+            hash = (hash ^ UInt64(bytes[at])) &* prime
+            at += 1
+        }
+        return hash ^ UInt64(bytes.count)
+    }
+}

@@ -36,8 +36,8 @@ public struct HistoryOutput: Sendable {
 /// ignored and rebuilt. Failing to write it (read-only repository) is not an error.
 ///
 /// Layout: `LDHC`, format version (u32 LE), notes commit id (20 bytes), JSON length (u64 LE),
-/// problems length (u64 LE), checksum (u64 LE) of what follows, the JSON, the problems joined by
-/// newlines.
+/// problems length (u64 LE), checksum (u64 LE) of the JSON then the problems, the JSON, the
+/// problems joined by newlines.
 struct HistoryCache {
     /// Bump whenever the printed JSON or this layout changes, so no old file is ever used.
     static let formatVersion: UInt32 = 1
@@ -77,7 +77,9 @@ struct HistoryCache {
             let checksum = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 44, as: UInt64.self))
             let body = UInt64(file.count - Self.headerSize)
             guard sameCommit, jsonCount <= body, problemsCount == body - jsonCount,
-                  Self.checksum(UnsafeRawBufferPointer(rebasing: file[Self.headerSize...])) == checksum
+                  Self.checksum(UnsafeRawBufferPointer(rebasing: file[(Self.headerSize + Int(jsonCount))...]),
+                                continuing: Self.checksum(UnsafeRawBufferPointer(rebasing: file[Self.headerSize..<(Self.headerSize + Int(jsonCount))])))
+                    == checksum
             else { return nil }
             let jsonEnd = Self.headerSize + Int(jsonCount)
             let problemText = String(decoding: file[jsonEnd...], as: UTF8.self)
@@ -118,42 +120,43 @@ struct HistoryCache {
         guard !output.problems.contains(where: { $0.contains("\n") }) else { return }
         let problems = Array(output.problems.joined(separator: "\n").utf8)
         let json = output.json
-        var file: [UInt8] = []
-        file.reserveCapacity(Self.headerSize + json.count + problems.count)
-        file.append(contentsOf: Self.magic)
-        withUnsafeBytes(of: Self.formatVersion.littleEndian) { file.append(contentsOf: $0) }
+        var header: [UInt8] = []
+        header.reserveCapacity(Self.headerSize)
+        header.append(contentsOf: Self.magic)
+        withUnsafeBytes(of: Self.formatVersion.littleEndian) { header.append(contentsOf: $0) }
         var id = notesCommit.raw
-        withUnsafeBytes(of: &id.id) { file.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt64(problems.count).littleEndian) { file.append(contentsOf: $0) }
-        let checksumOffset = file.count
-        withUnsafeBytes(of: UInt64(0)) { file.append(contentsOf: $0) }
-        file.append(contentsOf: json)
-        file.append(contentsOf: problems)
-        let sum = file.withUnsafeBytes { Self.checksum(UnsafeRawBufferPointer(rebasing: $0[Self.headerSize...])) }
-        withUnsafeBytes(of: sum.littleEndian) { value in
-            for k in 0..<8 { file[checksumOffset + k] = value[k] }
-        }
+        withUnsafeBytes(of: &id.id) { header.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { header.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(problems.count).littleEndian) { header.append(contentsOf: $0) }
+        var sum = Self.checksumSeed
+        json.withUnsafeBytes { sum = Self.checksum($0, continuing: sum) }
+        problems.withUnsafeBytes { sum = Self.checksum($0, continuing: sum) }
+        withUnsafeBytes(of: sum.littleEndian) { header.append(contentsOf: $0) }
 
         mkdir(directory, 0o777)
         let temporary = directory + "/.tmp-history-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
-        let written = file.withUnsafeBytes { buffer -> Bool in
-            var at = 0
-            while at < buffer.count, let base = buffer.baseAddress {
-                let n = write(fd, base + at, buffer.count - at)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                at += n
-            }
-            return true
-        }
+        // Three writes instead of one copy of a multi-megabyte buffer.
+        let written = header.withUnsafeBytes { Self.writeAll(fd, $0) }
+            && json.withUnsafeBytes { Self.writeAll(fd, $0) }
+            && problems.withUnsafeBytes { Self.writeAll(fd, $0) }
         if close(fd) != 0 || !written || rename(temporary, path(for: notesCommit)) != 0 {
             unlink(temporary)
             return
         }
         removeOthers(keeping: Self.fileName(for: notesCommit))
+    }
+
+    private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+        var at = 0
+        while at < buffer.count, let base = buffer.baseAddress {
+            let n = write(fd, base + at, buffer.count - at)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            at += n
+        }
+        return true
     }
 
     /// Deletes cache files of other notes commits (older ref positions, older format versions).
@@ -167,8 +170,8 @@ struct HistoryCache {
     /// A 64-bit checksum of the body, word by word (a few hundred microseconds for megabytes):
     /// it catches a torn or damaged file, not tampering (whoever can write `.git` can change the
     /// notes themselves).
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing hash: UInt64 = checksumSeed) -> UInt64 {
+        var hash = hash
         let prime: UInt64 = 0x0000_0100_0000_01b3
         var at = 0
         while at + 8 <= bytes.count {
@@ -180,6 +183,8 @@ struct HistoryCache {
             hash = (hash ^ UInt64(bytes[at])) &* prime
             at += 1
         }
-        return hash ^ UInt64(bytes.count)
+        return (hash ^ UInt64(bytes.count)) &* prime
     }
+
+    static let checksumSeed: UInt64 = 0xcbf2_9ce4_8422_2325
 }

@@ -12,53 +12,98 @@ import Foundation
 /// whitespace, unknown keys, `null`s, escapes the writer would print differently) goes through
 /// the record parser and the writer, so the output is the same either way.
 struct HistoryTable {
-    /// One record: its object bytes in ``arena`` and the ranges a query filters or sorts on.
+    /// One record: its object bytes in a chunk's arena and the ranges a query filters or sorts on.
     struct Entry {
         /// The object without `commit`: `arena[start..<end]`.
         var start: Int
         var end: Int
         /// Where `"commit":"<id>",` goes (before the first key that sorts after `commit`).
         var gap: Int
-        /// The unescaped values of `time`, `alias` and `function`, in `arena`.
+        /// The unescaped values of `time`, `alias` and `function`, in the arena.
         var time: Range<Int>
         var alias: Range<Int>
         var function: Range<Int>
         var commit: ObjectID
     }
 
-    var arena: [UInt8] = []
-    var entries: [Entry] = []
-    var problems: [String] = []
+    /// The records of a run of consecutive notes, read by one thread.
+    final class Chunk: @unchecked Sendable {
+        // Written only by the thread that reads the chunk, read only after that thread is done.
+        let arena = ByteArena()
+        var entries: [Entry] = []
+        var problems: [String] = []
+    }
 
-    /// Reads every note of `notesCommit` (a commit on the notes ref).
+    /// The chunks in note order (the order of the notes tree, as `git notes list` prints it).
+    var chunks: [Chunk]
+
+    var problems: [String] { chunks.flatMap(\.problems) }
+
+    /// Reads every note of `notesCommit` (a commit on the notes ref), on a few threads once there
+    /// are at least `parallelFrom` notes.
     ///
     /// Iterating the commit rather than the ref keeps the result tied to that one commit id, which
-    /// is what ``HistoryCache`` keys on.
-    static func read(notesCommit: GitObject) throws -> HistoryTable {
+    /// is what ``HistoryCache`` keys on. Inflating 10,000 blobs is most of a cold `history`; each
+    /// extra thread opens its own repository handle (libgit2 handles are not shared between
+    /// threads).
+    static func read(notesCommit: GitObject, parallelFrom threshold: Int = 2048) throws -> HistoryTable {
         var iterator: OpaquePointer?
         try check(git_note_commit_iterator_new(&iterator, notesCommit.pointer), "git_note_commit_iterator_new")
-        guard let iterator else { return HistoryTable() }
+        guard let iterator else { return HistoryTable(chunks: []) }
         let repository = notesCommit.repository
         let notes = GitNoteIterator(iterator, repository: repository)
-        var table = HistoryTable()
-        var parser = RecordLineParser()
+        var pairs: [NotePair] = []
         while let (blob, annotated) = try notes.next() {
-            let note = try repository.lookupBlob(blob)
-            note.withBytes { bytes in table.add(note: bytes, on: annotated, parser: &parser) }
+            pairs.append(NotePair(blob: blob, annotated: annotated))
         }
-        return table
+        let workers = pairs.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
+        let size = (pairs.count + workers - 1) / max(1, workers)
+        let chunks = (0..<workers).map { _ in Chunk() }
+        if workers == 1 {
+            try read(pairs[...], into: chunks[0], repository: repository)
+            return HistoryTable(chunks: chunks)
+        }
+        let gitDir = repository.gitDir
+        let errors = ErrorSlots(count: workers)
+        let all = pairs
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = min(all.count, worker * size)..<min(all.count, (worker + 1) * size)
+            do {
+                try read(all[range], into: chunks[worker], repository: try GitRepository.open(gitDir: gitDir))
+            } catch {
+                errors.set(worker, error)
+            }
+        }
+        try errors.rethrow()
+        return HistoryTable(chunks: chunks)
+    }
+
+    private static func read(_ pairs: ArraySlice<NotePair>, into chunk: Chunk, repository: GitRepository) throws {
+        var parser = RecordLineParser()
+        chunk.entries.reserveCapacity(pairs.count)
+        for pair in pairs {
+            let note = try repository.lookupBlob(pair.blob)
+            note.withBytes { bytes in
+                if chunk.arena.count == 0 {
+                    // Most notes hold one record of similar size: reserve for all of them at once.
+                    chunk.arena.reserve(pairs.count * (bytes.count + 16))
+                }
+                add(note: bytes, on: pair.annotated, to: chunk, parser: &parser)
+            }
+        }
+        if chunk.arena.exhausted {
+            throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while reading the notes")
+        }
     }
 
     /// Adds the records of one note; lines that are not records become problems.
-    mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, parser: inout RecordLineParser) {
-        if arena.capacity - arena.count < bytes.count {
-            arena.reserveCapacity(max(arena.count * 2, arena.count + bytes.count + 256))
-        }
+    static func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, to chunk: Chunk, parser: inout RecordLineParser) {
+        let arena = chunk.arena
         RecordLineParser.forEachLine(bytes) { lineNumber, line in
             let base = arena.count
             if let shape = CanonicalRecordLine.shape(of: line) {
-                arena.append(contentsOf: line)
-                entries.append(Entry(
+                arena.append(line)
+                chunk.entries.append(Entry(
                     start: base, end: arena.count, gap: base + shape.gap,
                     time: shape.time.shifted(by: base), alias: shape.alias.shifted(by: base),
                     function: shape.function.shifted(by: base), commit: commit))
@@ -67,64 +112,80 @@ struct HistoryTable {
             switch parser.parseLine(line) {
             case let .success(record):
                 var writer = JSONWriter()
-                swap(&writer.bytes, &arena)
                 let gap = writer.object(record, commit: nil)
-                let end = writer.bytes.count
-                swap(&writer.bytes, &arena)
-                let time = appendValue(record.time)
-                let alias = appendValue(record.alias)
-                let function = appendValue(record.function)
-                entries.append(Entry(
-                    start: base, end: end, gap: gap, time: time, alias: alias, function: function, commit: commit))
+                writer.bytes.withUnsafeBytes { arena.append($0) }
+                let end = arena.count
+                let time = arena.append(record.time)
+                let alias = arena.append(record.alias)
+                let function = arena.append(record.function)
+                chunk.entries.append(Entry(
+                    start: base, end: end, gap: base + gap, time: time, alias: alias, function: function, commit: commit))
             case let .failure(problem):
-                problems.append("note on \(commit.hex) line \(lineNumber): \(problem.text)")
+                chunk.problems.append("note on \(commit.hex) line \(lineNumber): \(problem.text)")
             }
         }
     }
 
-    private mutating func appendValue(_ value: String) -> Range<Int> {
-        let start = arena.count
-        arena.append(contentsOf: value.utf8)
-        return start..<arena.count
+    /// A record's place in the output order, with the first 24 bytes of its time as integers so
+    /// most comparisons never touch the arena.
+    private struct SortKey {
+        var time0: UInt64, time1: UInt64, time2: UInt64
+        var chunk: Int32
+        var index: Int32
     }
 
     /// The `history --json` array for `query`: newest first by record time (ties by commit id,
     /// then note order), as `Ledger.history` orders entries.
     func json(_ query: HistoryQuery) -> [UInt8] {
-        arena.withUnsafeBytes { arena in
-            var order = selected(query, arena)
-            order.sort { lhs, rhs in
-                let l = entries[lhs], r = entries[rhs]
-                let byTime = Self.compare(UnsafeRawBufferPointer(rebasing: arena[l.time]), UnsafeRawBufferPointer(rebasing: arena[r.time]))
-                if byTime != 0 { return byTime > 0 }
-                var lc = l.commit.raw, rc = r.commit.raw
-                let byCommit = git_oid_cmp(&lc, &rc)
-                if byCommit != 0 { return byCommit < 0 }
-                return lhs < rhs
-            }
-            if let limit = query.limit, order.count > limit { order.removeLast(order.count - limit) }
-            return write(order, arena)
+        var keys = selected(query)
+        keys.sort { l, r in
+            if l.time0 != r.time0 { return l.time0 > r.time0 }
+            if l.time1 != r.time1 { return l.time1 > r.time1 }
+            if l.time2 != r.time2 { return l.time2 > r.time2 }
+            let le = chunks[Int(l.chunk)].entries[Int(l.index)], re = chunks[Int(r.chunk)].entries[Int(r.index)]
+            let byTime = Self.compare(chunks[Int(l.chunk)].arena.bytes(le.time), chunks[Int(r.chunk)].arena.bytes(re.time))
+            if byTime != 0 { return byTime > 0 }
+            var lc = le.commit.raw, rc = re.commit.raw
+            let byCommit = git_oid_cmp(&lc, &rc)
+            if byCommit != 0 { return byCommit < 0 }
+            return (l.chunk, l.index) < (r.chunk, r.index)
         }
+        if let limit = query.limit, keys.count > limit { keys.removeLast(keys.count - limit) }
+        return write(keys)
     }
 
-    /// Indices of the entries matching the query's alias, function and since, in table order.
-    private func selected(_ query: HistoryQuery, _ arena: UnsafeRawBufferPointer) -> [Int] {
-        guard query.alias != nil || query.function != nil || query.since != nil else {
-            return Array(entries.indices)
-        }
+    /// The entries matching the query's alias, function and since, in note order.
+    private func selected(_ query: HistoryQuery) -> [SortKey] {
         let alias = query.alias.map { Array($0.utf8) }
         let function = query.function.map { Array($0.utf8) }
         let since = query.since?.timeIntervalSince1970
-        return entries.indices.filter { index in
-            let entry = entries[index]
-            if let alias, !arena[entry.alias].elementsEqual(alias) { return false }
-            if let function, !arena[entry.function].elementsEqual(function) { return false }
-            if let since {
-                guard let seconds = RecordTime.secondsSince1970(UnsafeRawBufferPointer(rebasing: arena[entry.time])),
-                      seconds >= since else { return false }
+        var keys: [SortKey] = []
+        keys.reserveCapacity(chunks.reduce(0) { $0 + $1.entries.count })
+        for (c, chunk) in chunks.enumerated() {
+            let arena = chunk.arena
+            for (i, entry) in chunk.entries.enumerated() {
+                if let alias, !arena.bytes(entry.alias).elementsEqual(alias) { continue }
+                if let function, !arena.bytes(entry.function).elementsEqual(function) { continue }
+                if let since {
+                    guard let seconds = RecordTime.secondsSince1970(arena.bytes(entry.time)), seconds >= since else { continue }
+                }
+                let time = arena.bytes(entry.time)
+                keys.append(SortKey(
+                    time0: Self.word(time, 0), time1: Self.word(time, 8), time2: Self.word(time, 16),
+                    chunk: Int32(c), index: Int32(i)))
             }
-            return true
         }
+        return keys
+    }
+
+    /// Bytes `from..<from+8` as a big-endian integer, zero-padded: integer order is byte order
+    /// (equal words still need the full comparison, which also settles length).
+    private static func word(_ bytes: UnsafeRawBufferPointer, _ from: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for k in from..<(from + 8) {
+            value = value << 8 | UInt64(k < bytes.count ? bytes[k] : 0)
+        }
+        return value
     }
 
     /// Byte-wise comparison (for ASCII times the same order as comparing the strings).
@@ -141,36 +202,33 @@ struct HistoryTable {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `[` objects with `commit` spliced in `]`, sized exactly and filled with one pass of copies.
-    private func write(_ order: [Int], _ arena: UnsafeRawBufferPointer) -> [UInt8] {
+    private func write(_ keys: [SortKey]) -> [UInt8] {
         let perEntry = Self.commitKey.count + 40 + 2
-        var size = 2 + max(0, order.count - 1)
-        for index in order { size += entries[index].end - entries[index].start + perEntry }
+        var size = 2 + max(0, keys.count - 1)
+        for key in keys {
+            let entry = chunks[Int(key.chunk)].entries[Int(key.index)]
+            size += entry.end - entry.start + perEntry
+        }
         return [UInt8](unsafeUninitializedCapacity: size) { out, count in
-            guard let base = out.baseAddress, let source = arena.baseAddress else {
-                out[0] = 0x5B
-                out[1] = 0x5D
-                count = 2
-                return
-            }
             var at = 0
-            func copy(_ from: UnsafeRawPointer, _ length: Int) {
-                UnsafeMutableRawPointer(base + at).copyMemory(from: from, byteCount: length)
-                at += length
+            func copy(_ bytes: UnsafeRawBufferPointer) {
+                guard let from = bytes.baseAddress, let base = out.baseAddress else { return }
+                UnsafeMutableRawPointer(base + at).copyMemory(from: from, byteCount: bytes.count)
+                at += bytes.count
             }
             out[at] = 0x5B  // [
             at += 1
             var first = true
-            for index in order {
-                let entry = entries[index]
+            for key in keys {
+                let arena = chunks[Int(key.chunk)].arena
+                let entry = chunks[Int(key.chunk)].entries[Int(key.index)]
                 if !first {
                     out[at] = 0x2C  // ,
                     at += 1
                 }
                 first = false
-                copy(source + entry.start, entry.gap - entry.start)
-                Self.commitKey.withUnsafeBytes { key in
-                    if let k = key.baseAddress { copy(k, key.count) }
-                }
+                copy(arena.bytes(entry.start..<entry.gap))
+                Self.commitKey.withUnsafeBytes { copy($0) }
                 var raw = entry.commit.raw
                 withUnsafeBytes(of: &raw.id) { id in
                     for byte in id {
@@ -182,12 +240,78 @@ struct HistoryTable {
                 out[at] = 0x22  // "
                 out[at + 1] = 0x2C  // ,
                 at += 2
-                copy(source + entry.gap, entry.end - entry.gap)
+                copy(arena.bytes(entry.gap..<entry.end))
             }
             out[at] = 0x5D  // ]
             at += 1
             count = at
         }
+    }
+}
+
+/// A growable byte buffer with a stable owner, so entries can keep offsets into it and threads
+/// can each fill their own. Grows with `realloc`, which for large blocks remaps pages instead of
+/// copying them.
+final class ByteArena {
+    private var base: UnsafeMutableRawPointer?
+    private(set) var count = 0
+    private var capacity = 0
+    /// Set when memory ran out and an append was dropped; the reader then fails instead of
+    /// printing wrong bytes.
+    private(set) var exhausted = false
+
+    deinit { free(base) }
+
+    func reserve(_ minimum: Int) {
+        guard minimum > capacity, let grown = realloc(base, minimum) else { return }
+        base = grown
+        capacity = minimum
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let from = bytes.baseAddress, bytes.count > 0 else { return }
+        if count + bytes.count > capacity { reserve(max(capacity * 2, count + bytes.count, 4096)) }
+        guard let base, count + bytes.count <= capacity else {
+            exhausted = true
+            return
+        }
+        (base + count).copyMemory(from: from, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    /// Appends a string's UTF-8 and returns where it landed.
+    func append(_ text: String) -> Range<Int> {
+        let start = count
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        return start..<count
+    }
+
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+}
+
+/// One error slot per worker thread; each worker writes only its own slot.
+private final class ErrorSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [(any Error)?]
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ error: any Error) {
+        lock.lock()
+        slots[index] = error
+        lock.unlock()
+    }
+
+    func rethrow() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let error = slots.compactMap({ $0 }).first { throw error }
     }
 }
 

@@ -89,6 +89,10 @@ import Testing
         #expect(String(decoding: output.json, as: UTF8.self) == expected.json)
         #expect(output.problems == expected.problems)
         #expect(output.problems.count == 3)  // schema 01, bad result, not JSON
+        // Split over threads (one note each here), the answer is the same.
+        let threaded = try ledger.historyJSON(query, cache: false, parallelFrom: 1)
+        #expect(Array(threaded.json) == Array(output.json))
+        #expect(threaded.problems == output.problems)
     }
 
     @Test func recordsTheLedgerWritesArePrintedVerbatim() throws {

@@ -40,36 +40,37 @@ struct HistoryTable {
     var problems: [String] { chunks.flatMap(\.problems) }
 
     /// Reads every note of `notesCommit` (a commit on the notes ref), on a few threads once there
-    /// are at least `parallelFrom` notes.
+    /// are about `parallelFrom` notes.
     ///
-    /// Iterating the commit rather than the ref keeps the result tied to that one commit id, which
-    /// is what ``HistoryCache`` keys on. Inflating 10,000 blobs is most of a cold `history`; each
-    /// extra thread opens its own repository handle (libgit2 handles are not shared between
-    /// threads).
+    /// Reading the commit rather than the ref keeps the result tied to that one commit id, which
+    /// is what ``HistoryCache`` keys on. Inflating 10,000 blobs is most of a cold `history`, so
+    /// the top-level entries of the notes tree (the 256 `ab/` fan-out directories git uses for
+    /// many notes, or the notes themselves) are split into ranges, one per thread, and each thread
+    /// walks its range with its own repository handle (libgit2 handles are not shared between
+    /// threads). Chunks are kept in tree order, the order `git notes list` prints.
     static func read(notesCommit: GitObject, parallelFrom threshold: Int = 2048) throws -> HistoryTable {
-        var iterator: OpaquePointer?
-        try check(git_note_commit_iterator_new(&iterator, notesCommit.pointer), "git_note_commit_iterator_new")
-        guard let iterator else { return HistoryTable(chunks: []) }
         let repository = notesCommit.repository
-        let notes = GitNoteIterator(iterator, repository: repository)
-        var pairs: [NotePair] = []
-        while let (blob, annotated) = try notes.next() {
-            pairs.append(NotePair(blob: blob, annotated: annotated))
-        }
-        let workers = pairs.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
-        let size = (pairs.count + workers - 1) / max(1, workers)
+        var rawTree: OpaquePointer?
+        try check(git_commit_tree(&rawTree, notesCommit.pointer), "git_commit_tree")
+        guard let rawTree else { return HistoryTable(chunks: []) }
+        let tree = GitObject(rawTree, repository: repository)
+        let top = git_tree_entrycount(tree.pointer)
+        let notes = estimatedNotes(tree)
+        let workers = notes >= threshold && top > 1
+            ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, top)) : 1
         let chunks = (0..<workers).map { _ in Chunk() }
+        let ranges = (0..<workers).map { w in (w * top / workers)..<((w + 1) * top / workers) }
         if workers == 1 {
-            try read(pairs[...], into: chunks[0], repository: repository)
+            try walk(tree, entries: 0..<top, into: chunks[0], expectedNotes: notes)
             return HistoryTable(chunks: chunks)
         }
         let gitDir = repository.gitDir
+        let treeID = ObjectID(git_tree_id(tree.pointer).pointee)
         let errors = ErrorSlots(count: workers)
-        let all = pairs
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = min(all.count, worker * size)..<min(all.count, (worker + 1) * size)
             do {
-                try read(all[range], into: chunks[worker], repository: try GitRepository.open(gitDir: gitDir))
+                let own = try GitRepository.open(gitDir: gitDir)
+                try walk(try own.lookupTree(treeID), entries: ranges[worker], into: chunks[worker], expectedNotes: notes / workers)
             } catch {
                 errors.set(worker, error)
             }
@@ -78,21 +79,71 @@ struct HistoryTable {
         return HistoryTable(chunks: chunks)
     }
 
-    private static func read(_ pairs: ArraySlice<NotePair>, into chunk: Chunk, repository: GitRepository) throws {
+    /// About how many notes the tree holds: its entries, times the size of the first fan-out
+    /// directory when it has them.
+    private static func estimatedNotes(_ tree: GitObject) -> Int {
+        let top = git_tree_entrycount(tree.pointer)
+        guard top > 0, let first = git_tree_entry_byindex(tree.pointer, 0), git_tree_entry_type(first) == GIT_OBJECT_TREE,
+              let sub = try? tree.repository.lookupTree(ObjectID(git_tree_entry_id(first).pointee))
+        else { return top }
+        return top * max(1, git_tree_entrycount(sub.pointer))
+    }
+
+    /// Reads the notes under `entries` of `tree` (recursing into fan-out directories) into `chunk`.
+    private static func walk(_ tree: GitObject, entries: Range<Int>, into chunk: Chunk, expectedNotes: Int) throws {
         var parser = RecordLineParser()
-        chunk.entries.reserveCapacity(pairs.count)
-        for pair in pairs {
-            let note = try repository.lookupBlob(pair.blob)
-            note.withBytes { bytes in
-                if chunk.arena.count == 0 {
-                    // Most notes hold one record of similar size: reserve for all of them at once.
-                    chunk.arena.reserve(pairs.count * (bytes.count + 16))
-                }
-                add(note: bytes, on: pair.annotated, to: chunk, parser: &parser)
-            }
-        }
+        var path = [UInt8](repeating: 0, count: 40)
+        chunk.entries.reserveCapacity(expectedNotes)
+        try walk(tree, entries: entries, path: &path, depth: 0, chunk: chunk, parser: &parser, expectedNotes: expectedNotes)
         if chunk.arena.exhausted {
             throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while reading the notes")
+        }
+    }
+
+    /// A note is a blob whose path, without the slashes, is the 40 hex digits of the annotated
+    /// object (git's notes layout: `abcdef...`, `ab/cdef...`, `ab/cd/ef...`); other entries are
+    /// not notes and are skipped, as git skips them.
+    private static func walk(
+        _ tree: GitObject, entries: Range<Int>, path: inout [UInt8], depth: Int,
+        chunk: Chunk, parser: inout RecordLineParser, expectedNotes: Int
+    ) throws {
+        let repository = tree.repository
+        for index in entries {
+            guard let entry = git_tree_entry_byindex(tree.pointer, index), let name = git_tree_entry_name(entry) else { continue }
+            var length = 0
+            var valid = true
+            while name[length] != 0 {
+                let c = UInt8(bitPattern: name[length])
+                guard depth + length < 40, isHexDigit(c) else {
+                    valid = false
+                    break
+                }
+                path[depth + length] = c
+                length += 1
+            }
+            guard valid, length > 0 else { continue }
+            let id = ObjectID(git_tree_entry_id(entry).pointee)
+            switch git_tree_entry_type(entry) {
+            case GIT_OBJECT_BLOB where depth + length == 40:
+                var annotated = git_oid()
+                guard path.withUnsafeBufferPointer({ buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { git_oid_fromstrn(&annotated, $0.baseAddress, 40) }
+                }) == 0 else { continue }
+                let note = try repository.lookupBlob(id)
+                note.withBytes { bytes in
+                    if chunk.arena.count == 0 {
+                        // Most notes hold one record of similar size: reserve for all at once.
+                        chunk.arena.reserve(max(1, expectedNotes) * (bytes.count + 16))
+                    }
+                    add(note: bytes, on: ObjectID(annotated), to: chunk, parser: &parser)
+                }
+            case GIT_OBJECT_TREE where depth + length < 40:
+                let subtree = try repository.lookupTree(id)
+                try walk(subtree, entries: 0..<git_tree_entrycount(subtree.pointer), path: &path, depth: depth + length,
+                         chunk: chunk, parser: &parser, expectedNotes: expectedNotes)
+            default:
+                continue
+            }
         }
     }
 

@@ -115,6 +115,24 @@ import Testing
         #expect(Array(try ledger.historyJSON(HistoryQuery()).json) == Array("[]".utf8))
     }
 
+    /// Entries in the notes tree that are not notes (a name that is not hex, a blob in a fan-out
+    /// directory's place) are skipped, as git skips them.
+    @Test func entriesThatAreNotNotesAreSkipped() throws {
+        let box = try Sandbox()
+        let (dir, ledger) = try Self.mixedLedger(box)
+        let expected = try Self.reference(ledger, HistoryQuery())
+        let blob = try box.git(["hash-object", "-w", "--stdin"], in: dir, stdinFile: box.path + "/note.txt").trimmingCharacters(in: .whitespacesAndNewlines)
+        var listing = try box.git(["ls-tree", "refs/notes/deploys"], in: dir)
+        listing += "100644 blob \(blob)\tREADME\n100644 blob \(blob)\tab\n"
+        try box.write(listing, to: "tree.txt", in: box.path)
+        let tree = try box.git(["mktree"], in: dir, stdinFile: box.path + "/tree.txt").trimmingCharacters(in: .whitespacesAndNewlines)
+        let commit = try box.git(["commit-tree", tree, "-p", "refs/notes/deploys", "-m", "extra"], in: dir).trimmingCharacters(in: .whitespacesAndNewlines)
+        try box.git(["update-ref", "refs/notes/deploys", commit], in: dir)
+        let output = try ledger.historyJSON(HistoryQuery(), cache: false)
+        #expect(String(decoding: output.json, as: UTF8.self) == expected.json)
+        #expect(output.problems == expected.problems)
+    }
+
     // MARK: Cache
 
     @Test func theNextHistoryAfterAnAppendShowsTheNewRecord() throws {

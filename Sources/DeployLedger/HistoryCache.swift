@@ -3,25 +3,69 @@ import Foundation
 
 /// What `history --json` prints: the JSON array and the problems (lines that are not records).
 public struct HistoryOutput: Sendable {
-    private let storage: [UInt8]
+    private let storage: Storage
     private let range: Range<Int>
     public let problems: [String]
     /// Whether this came from the history cache rather than from reading the notes.
     public let fromCache: Bool
 
-    init(storage: [UInt8], range: Range<Int>, problems: [String], fromCache: Bool) {
-        self.storage = storage
+    /// Built in memory, or a cache file mapped read-only (never copied into the process).
+    private enum Storage: Sendable {
+        case bytes([UInt8])
+        case mapped(MappedFile)
+    }
+
+    init(mapped file: MappedFile, range: Range<Int>, problems: [String]) {
+        storage = .mapped(file)
         self.range = range
         self.problems = problems
-        self.fromCache = fromCache
+        fromCache = true
     }
 
     init(json: [UInt8], problems: [String]) {
-        self.init(storage: json, range: json.indices, problems: problems, fromCache: false)
+        storage = .bytes(json)
+        range = json.indices
+        self.problems = problems
+        fromCache = false
     }
 
-    /// The UTF-8 JSON array (no trailing newline), without copying it out of its buffer.
-    public var json: ArraySlice<UInt8> { storage[range] }
+    /// Calls `body` with the UTF-8 JSON array (no trailing newline), without copying it.
+    public func withJSON<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case let .bytes(bytes):
+            return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case let .mapped(file):
+            return try body(UnsafeRawBufferPointer(rebasing: file.bytes[range]))
+        }
+    }
+
+    /// A copy of the JSON array.
+    public var json: [UInt8] { withJSON { Array($0) } }
+}
+
+/// A file mapped read-only into memory, unmapped when released.
+///
+/// Mapping a cache file of megabytes costs a few page faults where reading it costs a copy and a
+/// fault per page. The cache is only ever replaced by renaming a new file over it, so a mapped
+/// file never changes underneath.
+final class MappedFile: @unchecked Sendable {
+    // Immutable after init; the mapping is read-only.
+    let bytes: UnsafeRawBufferPointer
+
+    init?(path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0, info.st_size < 1 << 34 else { return nil }
+        let size = Int(info.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
 }
 
 /// A cache of the unfiltered `history --json` output, keyed by the notes commit it was read from.
@@ -65,50 +109,25 @@ struct HistoryCache {
 
     /// The cached output for `notesCommit`; nil when there is none or it does not check out.
     func load(_ notesCommit: ObjectID) -> HistoryOutput? {
-        guard let bytes = Self.readFile(path(for: notesCommit)), bytes.count >= Self.headerSize else { return nil }
-        return bytes.withUnsafeBytes { file -> HistoryOutput? in
-            guard file.prefix(4).elementsEqual(Self.magic),
-                  file.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian == Self.formatVersion
-            else { return nil }
-            var id = notesCommit.raw
-            let sameCommit = withUnsafeBytes(of: &id.id) { $0.elementsEqual(file[8..<28]) }
-            let jsonCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 28, as: UInt64.self))
-            let problemsCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 36, as: UInt64.self))
-            let checksum = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 44, as: UInt64.self))
-            let body = UInt64(file.count - Self.headerSize)
-            guard sameCommit, jsonCount <= body, problemsCount == body - jsonCount,
-                  Self.checksum(UnsafeRawBufferPointer(rebasing: file[(Self.headerSize + Int(jsonCount))...]),
-                                continuing: Self.checksum(UnsafeRawBufferPointer(rebasing: file[Self.headerSize..<(Self.headerSize + Int(jsonCount))])))
-                    == checksum
-            else { return nil }
-            let jsonEnd = Self.headerSize + Int(jsonCount)
-            let problemText = String(decoding: file[jsonEnd...], as: UTF8.self)
-            let problems = problemText.isEmpty ? [] : problemText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            return HistoryOutput(storage: bytes, range: Self.headerSize..<jsonEnd, problems: problems, fromCache: true)
-        }
-    }
-
-    /// The whole file, read with plain system calls (this is the entire work of a warm `history`).
-    private static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= 0, info.st_size < 1 << 34 else { return nil }
-        let size = Int(info.st_size)
-        var complete = true
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var at = 0
-            while at < size, let base = buffer.baseAddress {
-                let n = read(fd, base + at, size - at)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                at += n
-            }
-            complete = at == size
-            count = at
-        }
-        return complete ? bytes : nil
+        guard let mapped = MappedFile(path: path(for: notesCommit)), mapped.bytes.count >= Self.headerSize else { return nil }
+        let file = mapped.bytes
+        guard file.prefix(4).elementsEqual(Self.magic),
+              UInt32(littleEndian: file.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == Self.formatVersion
+        else { return nil }
+        var id = notesCommit.raw
+        let sameCommit = withUnsafeBytes(of: &id.id) { $0.elementsEqual(file[8..<28]) }
+        let jsonCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 28, as: UInt64.self))
+        let problemsCount = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 36, as: UInt64.self))
+        let checksum = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 44, as: UInt64.self))
+        let body = UInt64(file.count - Self.headerSize)
+        guard sameCommit, jsonCount <= body, problemsCount == body - jsonCount else { return nil }
+        let jsonRange = Self.headerSize..<(Self.headerSize + Int(jsonCount))
+        let json = UnsafeRawBufferPointer(rebasing: file[jsonRange])
+        let problemBytes = UnsafeRawBufferPointer(rebasing: file[jsonRange.upperBound...])
+        guard Self.checksum(problemBytes, continuing: Self.checksum(json)) == checksum else { return nil }
+        let problemText = String(decoding: problemBytes, as: UTF8.self)
+        let problems = problemText.isEmpty ? [] : problemText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return HistoryOutput(mapped: mapped, range: jsonRange, problems: problems)
     }
 
     // MARK: Writing
@@ -119,7 +138,10 @@ struct HistoryCache {
         // by newlines is reversible; refuse to cache rather than split one wrongly.
         guard !output.problems.contains(where: { $0.contains("\n") }) else { return }
         let problems = Array(output.problems.joined(separator: "\n").utf8)
-        let json = output.json
+        output.withJSON { json in store(json, problems: problems, for: notesCommit) }
+    }
+
+    private func store(_ json: UnsafeRawBufferPointer, problems: [UInt8], for notesCommit: ObjectID) {
         var header: [UInt8] = []
         header.reserveCapacity(Self.headerSize)
         header.append(contentsOf: Self.magic)
@@ -129,7 +151,7 @@ struct HistoryCache {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { header.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt64(problems.count).littleEndian) { header.append(contentsOf: $0) }
         var sum = Self.checksumSeed
-        json.withUnsafeBytes { sum = Self.checksum($0, continuing: sum) }
+        sum = Self.checksum(json, continuing: sum)
         problems.withUnsafeBytes { sum = Self.checksum($0, continuing: sum) }
         withUnsafeBytes(of: sum.littleEndian) { header.append(contentsOf: $0) }
 
@@ -139,7 +161,7 @@ struct HistoryCache {
         guard fd >= 0 else { return }
         // Three writes instead of one copy of a multi-megabyte buffer.
         let written = header.withUnsafeBytes { Self.writeAll(fd, $0) }
-            && json.withUnsafeBytes { Self.writeAll(fd, $0) }
+            && Self.writeAll(fd, json)
             && problems.withUnsafeBytes { Self.writeAll(fd, $0) }
         if close(fd) != 0 || !written || rename(temporary, path(for: notesCommit)) != 0 {
             unlink(temporary)

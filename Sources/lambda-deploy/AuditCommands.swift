@@ -44,8 +44,8 @@ struct HistoryCommand: AsyncParsableCommand {
             if project.json {
                 let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
                 for problem in output.problems { printError("warning: " + problem) }
-                try writeStandardOutput(output.json)
-                try writeStandardOutput([0x0a][...])
+                try output.withJSON { try writeStandardOutput($0) }
+                try [UInt8(0x0a)].withUnsafeBytes { try writeStandardOutput($0) }
                 return
             }
             let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
@@ -61,12 +61,10 @@ struct HistoryCommand: AsyncParsableCommand {
 
 /// Writes bytes to standard output without copying them into a `Data` (the `--json` array of
 /// 10,000 records is megabytes).
-private func writeStandardOutput(_ bytes: ArraySlice<UInt8>) throws {
-    try bytes.withUnsafeBytes { buffer in
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        try FileHandle.standardOutput.write(
-            contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none))
-    }
+private func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) throws {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    try FileHandle.standardOutput.write(
+        contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
 }
 
 func parseDate(_ text: String) -> Date? {

@@ -181,11 +181,20 @@ struct HistoryCache {
         return true
     }
 
-    /// Deletes cache files of other notes commits (older ref positions, older format versions).
+    /// Deletes cache files of other notes commits (older ref positions, older format versions)
+    /// and temporary files a killed writer left behind (older than ten minutes, so a concurrent
+    /// writer's file is never taken from under it).
     private func removeOthers(keeping name: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for other in names where other.hasPrefix("history-") && other != name {
-            unlink(directory + "/" + other)
+        let now = time(nil)
+        for other in names where other != name {
+            let path = directory + "/" + other
+            if other.hasPrefix("history-") {
+                unlink(path)
+            } else if other.hasPrefix(".tmp-history-") {
+                var info = stat()
+                if stat(path, &info) == 0 && now - info.st_mtim.tv_sec > 600 { unlink(path) }
+            }
         }
     }
 

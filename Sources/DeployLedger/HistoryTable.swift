@@ -177,6 +177,17 @@ struct HistoryTable {
         }
     }
 
+    /// The printed array for one record on the zero commit id (pins the cached shape in tests).
+    static func pinnedShape(_ record: DeployRecord) -> [UInt8] {
+        let chunk = Chunk()
+        var parser = RecordLineParser()
+        var line = JSONWriter()
+        line.object(record, commit: nil)
+        let bytes = line.bytes + [0x0A]
+        bytes.withUnsafeBytes { add(note: $0, on: ObjectID(git_oid()), to: chunk, parser: &parser) }
+        return HistoryTable(chunks: [chunk]).json(HistoryQuery())
+    }
+
     /// A record's place in the output order, with the first 24 bytes of its time as integers so
     /// most comparisons never touch the arena.
     private struct SortKey {

@@ -109,6 +109,18 @@ import Testing
         }
     }
 
+    /// The cache keeps printed JSON across versions of the tool, keyed by
+    /// `HistoryCache.formatVersion`: when this pinned output changes, bump that version too, or
+    /// users keep seeing the old shape until their notes ref moves.
+    @Test func theCachedShapeIsPinnedToTheFormatVersion() throws {
+        var record = sampleRecord()
+        record.weight = 5
+        record.dirty = true
+        let json = String(decoding: HistoryTable.pinnedShape(record), as: UTF8.self)
+        #expect(json == #"[{"account":"123456789012","actor":"octocat","alias":"dev","branch":"main","build":"42","buildUrl":"https://ci.example.com/b/42","ci":"github-actions","codeSha256":"abc=","commit":"0000000000000000000000000000000000000000","dirty":true,"function":"orders","region":"eu-west-1","result":"deployed","schema":1,"time":"2024-05-01T12:00:00Z","tool":"lambda-deploy 0.1.0","trigger":"ci","version":"1","weight":5}]"#)
+        #expect(HistoryCache.formatVersion == 1)
+    }
+
     @Test func anEmptyOrMissingLedgerPrintsAnEmptyArray() throws {
         let box = try Sandbox()
         let ledger = Ledger(repository: try open(try box.makeRepository()))

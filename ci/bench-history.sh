@@ -11,6 +11,7 @@
 # Usage: ci/bench-history.sh [--count N] [--runs N] [--keep DIR]
 #   LAMBDA_DEPLOY_BIN  the binary to time (default .build/release/lambda-deploy)
 #   BENCH_REPO         reuse/create the generated repository here instead of a temp dir
+#   BASELINE_BIN       another lambda-deploy build to time in the same run (e.g. before a change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -125,14 +126,18 @@ load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 if command -v hyperfine >/dev/null 2>&1; then
   json="$(mktemp)"
   # -N: no intermediate shell, so the times are the commands' own.
+  baseline=()
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    baseline=(--prepare "bash -c \"$cold_prepare\"" -n baseline "'$BASELINE_BIN' history --json")
+  fi
   hyperfine -N --warmup 2 --runs "$runs" --style none --export-json "$json" \
     --prepare "bash -c \"$cold_prepare\"" -n cold "$history_cmd" \
     --prepare "bash -c \"$warm_prepare\"" -n warm "$history_cmd" \
-    --prepare true -n gitlog "$gitlog_cmd" >/dev/null
-  read -r cold_ms warm_ms gitlog_ms < <(python3 -c '
+    --prepare true -n gitlog "$gitlog_cmd" "${baseline[@]}" >/dev/null
+  read -r cold_ms warm_ms gitlog_ms baseline_ms < <(python3 -c '
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.1f %.1f %.1f" % (r["cold"], r["warm"], r["gitlog"]))' "$json")
+print("%.1f %.1f %.1f %s" % (r["cold"], r["warm"], r["gitlog"], "%.1f" % r["baseline"] if "baseline" in r else "-"))' "$json")
   rm -f "$json"
   tool="hyperfine -N, $runs runs, 2 warm-up"
 else
@@ -152,3 +157,6 @@ echo "|---|---:|---:|"
 echo "| \`lambda-deploy history --json\`, cold (no cache: reads every note) | $cold_ms | $cold_ratio |"
 echo "| \`lambda-deploy history --json\`, warm (cache for this notes commit) | $warm_ms | $warm_ratio |"
 echo "| \`git log --notes=deploys --format='%H %N'\` | $gitlog_ms | 1.00 |"
+if [ -n "${baseline_ms:-}" ] && [ "$baseline_ms" != "-" ]; then
+  echo "| baseline \`$BASELINE_BIN history --json\` | $baseline_ms | $(awk -v a="$baseline_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }') |"
+fi

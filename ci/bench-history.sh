@@ -4,11 +4,14 @@
 #
 # The repository is generated with `git fast-import` (the commits and the notes commit in one
 # stream). Both commands run on the same repository in the same run; the table shows medians and
-# their ratio (target: ratio <= 1.0, i.e. history no slower than git log).
+# their ratio (target: ratio <= 1.0, i.e. history no slower than git log), for history both cold
+# (its cache removed before each run) and warm (cache present), with the load average, since the
+# numbers mean little on a busy machine.
 #
 # Usage: ci/bench-history.sh [--count N] [--runs N] [--keep DIR]
 #   LAMBDA_DEPLOY_BIN  the binary to time (default .build/release/lambda-deploy)
 #   BENCH_REPO         reuse/create the generated repository here instead of a temp dir
+#   BASELINE_BIN       another lambda-deploy build to time in the same run (e.g. before a change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,42 +89,74 @@ if [ ! -x "$bin" ]; then
   exit 2
 fi
 
-history_cmd="cd '$repo' && '$bin' history --json >/dev/null"
-gitlog_cmd="git -C '$repo' log --notes=deploys --format='%H %N' >/dev/null"
+cache_dir="$(git -C "$repo" rev-parse --git-common-dir)"
+case "$cache_dir" in /*) ;; *) cache_dir="$repo/$cache_dir" ;; esac
+cache_dir="$cache_dir/lambda-deploy"
 
-median_of() {  # median wall time in ms of `runs` runs of "$1"
-  local cmd="$1" times=()
+# history keeps its unfiltered answer in $cache_dir, keyed by the notes commit. "cold" removes it
+# before every run (every note is read and parsed); "warm" is a user running history again with
+# no new record (one file read). git log has no such cache; it runs the same way each time.
+history_cmd="'$bin' history --json"
+gitlog_cmd="git log --notes=deploys --format='%H %N'"
+cold_prepare="rm -rf '$cache_dir'"
+warm_prepare="'$bin' history --json >/dev/null"
+cd "$repo"
+
+# Both history outputs must be the same bytes (the cache must never change the answer).
+rm -rf "$cache_dir"
+if ! cmp -s <("$bin" history --json) <("$bin" history --json); then
+  echo "cold and warm 'history --json' differ" >&2
+  exit 1
+fi
+
+median_of() {  # median wall time in ms of `runs` runs of "$2", running "$1" before each
+  local prepare="$1" cmd="$2" times=()
   for _ in $(seq "$runs"); do
     local start end
+    bash -c "$prepare"
     start=$(date +%s%N)
-    bash -c "$cmd"
+    bash -c "$cmd >/dev/null"
     end=$(date +%s%N)
     times+=($(( (end - start) / 1000 )))
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f\n", m / 1000 }'
 }
 
+load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 if command -v hyperfine >/dev/null 2>&1; then
   json="$(mktemp)"
-  hyperfine --warmup 2 --runs "$runs" --style none --export-json "$json" \
-    -n history "$history_cmd" -n gitlog "$gitlog_cmd" >/dev/null
-  read -r history_ms gitlog_ms < <(python3 -c '
+  # -N: no intermediate shell, so the times are the commands' own.
+  baseline=()
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    baseline=(--prepare "bash -c \"$cold_prepare\"" -n baseline "'$BASELINE_BIN' history --json")
+  fi
+  hyperfine -N --warmup 2 --runs "$runs" --style none --export-json "$json" \
+    --prepare "bash -c \"$cold_prepare\"" -n cold "$history_cmd" \
+    --prepare "bash -c \"$warm_prepare\"" -n warm "$history_cmd" \
+    --prepare true -n gitlog "$gitlog_cmd" "${baseline[@]}" >/dev/null
+  read -r cold_ms warm_ms gitlog_ms baseline_ms < <(python3 -c '
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.1f %.1f" % (r["history"], r["gitlog"]))' "$json")
+print("%.1f %.1f %.1f %s" % (r["cold"], r["warm"], r["gitlog"], "%.1f" % r["baseline"] if "baseline" in r else "-"))' "$json")
   rm -f "$json"
-  tool="hyperfine, $runs runs, 2 warm-up"
+  tool="hyperfine -N, $runs runs, 2 warm-up"
 else
-  bash -c "$history_cmd"; bash -c "$gitlog_cmd"  # warm the page cache
-  history_ms=$(median_of "$history_cmd")
-  gitlog_ms=$(median_of "$gitlog_cmd")
+  bash -c "$history_cmd" >/dev/null; bash -c "$gitlog_cmd" >/dev/null  # warm the page cache
+  cold_ms=$(median_of "$cold_prepare" "$history_cmd")
+  warm_ms=$(median_of "$warm_prepare" "$history_cmd")
+  gitlog_ms=$(median_of true "$gitlog_cmd")
   tool="date +%s%N, $runs runs"
 fi
-ratio=$(awk -v a="$history_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }')
+load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+cold_ratio=$(awk -v a="$cold_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }')
+warm_ratio=$(awk -v a="$warm_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }')
 
 echo
-echo "| command ($notes records, median of $tool) | median ms |"
-echo "|---|---:|"
-echo "| \`lambda-deploy history --json\` | $history_ms |"
-echo "| \`git log --notes=deploys --format='%H %N'\` | $gitlog_ms |"
-echo "| ratio (target <= 1.0) | $ratio |"
+echo "| command ($notes records, median of $tool; load average $load before, $load_after after; $(nproc) cores) | median ms | ratio to git log (target <= 1.0) |"
+echo "|---|---:|---:|"
+echo "| \`lambda-deploy history --json\`, cold (no cache: reads every note) | $cold_ms | $cold_ratio |"
+echo "| \`lambda-deploy history --json\`, warm (cache for this notes commit) | $warm_ms | $warm_ratio |"
+echo "| \`git log --notes=deploys --format='%H %N'\` | $gitlog_ms | 1.00 |"
+if [ -n "${baseline_ms:-}" ] && [ "$baseline_ms" != "-" ]; then
+  echo "| baseline \`$BASELINE_BIN history --json\` | $baseline_ms | $(awk -v a="$baseline_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }') |"
+fi

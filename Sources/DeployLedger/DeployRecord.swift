@@ -208,6 +208,12 @@ struct RecordLineParser {
         _ bytes: UnsafeRawBufferPointer,
         _ body: (Int, Result<DeployRecord, RecordLineProblem>) -> Void
     ) {
+        Self.forEachLine(bytes) { lineNumber, line in body(lineNumber, parseLine(line)) }
+    }
+
+    /// Calls `body` for each line that is not blank (spaces, tabs and CRs count as blank), with
+    /// its 1-based number among all lines, so a problem report points at the line a human sees.
+    static func forEachLine(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
         var lineNumber = 0
         var start = 0
         let count = bytes.count
@@ -218,7 +224,7 @@ struct RecordLineParser {
             let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             start = end + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            body(lineNumber, parseLine(line))
+            body(lineNumber, line)
         }
     }
 
@@ -254,13 +260,13 @@ struct RecordLineParser {
 enum RecordTime {
     /// Seconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)`; nil for anything else.
     static func secondsSince1970(_ text: String) -> Double? {
-        var utf8 = text.utf8.makeIterator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        while let b = utf8.next() {
-            bytes.append(b)
-            if bytes.count > 40 { return nil }
-        }
+        var text = text
+        return text.withUTF8 { secondsSince1970(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same over the UTF-8 bytes of a time, as stored in a note line (no String needed).
+    static func secondsSince1970(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        guard bytes.count <= 40 else { return nil }
         guard bytes.count >= 20 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0

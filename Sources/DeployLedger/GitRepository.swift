@@ -231,6 +231,16 @@ public final class GitRepository {
         return true
     }
 
+    func lookupTree(_ id: ObjectID) throws -> GitObject {
+        var raw = id.raw
+        var tree: OpaquePointer?
+        try check(git_tree_lookup(&tree, pointer, &raw), "git_tree_lookup")
+        guard let tree else {
+            throw LedgerError.libgit2(call: "git_tree_lookup", code: -1, message: "no tree returned")
+        }
+        return GitObject(tree, repository: self)
+    }
+
     func lookupBlob(_ id: ObjectID) throws -> GitBlob {
         var raw = id.raw
         var blob: OpaquePointer?

@@ -30,6 +30,9 @@ extension LedgerEntry {
 struct JSONWriter {
     var bytes: [UInt8] = []
     private var first = true
+    /// Set while the `commit` slot was left empty and the offset after it is not known yet.
+    private var commitGapPending = false
+    private var commitGap = 0
 
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -37,9 +40,18 @@ struct JSONWriter {
 
     /// One object; keys must be written in sorted order (they are listed sorted below).
     mutating func entry(_ entry: LedgerEntry) {
-        let r = entry.record
+        object(entry.record, commit: entry.commit)
+    }
+
+    /// One record's object; with `commit` nil the `commit` key is left out and the returned offset
+    /// (into ``bytes``) is where `"commit":"<id>",` belongs: always before a later key, because
+    /// `function` is always written and sorts after `commit`.
+    @discardableResult
+    mutating func object(_ r: DeployRecord, commit: String?) -> Int {
         raw("{")
         first = true
+        commitGapPending = false
+        commitGap = bytes.count
         key("account", r.account)
         key("actor", r.actor)
         key("alias", r.alias)
@@ -49,7 +61,7 @@ struct JSONWriter {
         key("buildUrl", r.buildUrl)
         key("ci", r.ci)
         key("codeSha256", r.codeSha256)
-        key("commit", entry.commit)
+        if let commit { key("commit", commit) } else { commitGapPending = true }
         key("dirty", r.dirty)
         key("error", r.error)
         key("function", r.function)
@@ -65,11 +77,16 @@ struct JSONWriter {
         key("version", r.version)
         key("weight", r.weight)
         raw("}")
+        return commitGap
     }
 
     private mutating func name(_ key: StaticString) {
         if !first { raw(",") }
         first = false
+        if commitGapPending {
+            commitGap = bytes.count
+            commitGapPending = false
+        }
         raw("\"")
         raw(key)
         raw("\":")

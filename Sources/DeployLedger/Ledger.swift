@@ -201,6 +201,32 @@ public struct Ledger {
         return chunk
     }
 
+    /// `history --json`: the records matching `query` as one JSON array, newest first, each
+    /// record's keys plus `commit`, sorted (byte for byte ``LedgerEntry/jsonArray(_:)`` of
+    /// ``history(_:)``), and the lines that are not records.
+    ///
+    /// Reads lines lambda-deploy wrote without decoding them (see ``HistoryTable``). With
+    /// `cache`, an unfiltered query (no alias, function, since or limit) is answered from
+    /// ``HistoryCache`` when the notes ref has not moved since the last such query, and stores
+    /// its answer otherwise: repeated `history --json` then reads one file instead of every note.
+    public func historyJSON(_ query: HistoryQuery, cache useCache: Bool = true) throws -> HistoryOutput {
+        try historyJSON(query, cache: useCache, parallelFrom: 2048)
+    }
+
+    /// ``historyJSON(_:cache:)`` reading on several threads from `parallelFrom` notes on.
+    func historyJSON(_ query: HistoryQuery, cache useCache: Bool, parallelFrom: Int) throws -> HistoryOutput {
+        guard let tip = try repository.referenceTarget(notesRef) else {
+            return HistoryOutput(json: Array("[]".utf8), problems: [])
+        }
+        let unfiltered = query.alias == nil && query.function == nil && query.since == nil && query.limit == nil
+        let cache = useCache && unfiltered ? HistoryCache(repository: repository) : nil
+        if let cache, let cached = cache.load(tip) { return cached }
+        let table = try HistoryTable.read(notesCommit: try repository.lookupCommit(tip), parallelFrom: parallelFrom)
+        let output = HistoryOutput(json: table.json(query), problems: table.problems)
+        cache?.store(output, for: tip)
+        return output
+    }
+
     /// Records matching the query, newest first.
     public func history(_ query: HistoryQuery) throws -> [LedgerEntry] {
         let since = query.since?.timeIntervalSince1970

@@ -105,6 +105,13 @@ public final class Audit {
         return (filtered.map(HistoryItem.init), problems)
     }
 
+    /// `history --json`: the JSON array of the matching records, newest first (the same bytes as
+    /// encoding ``history(alias:function:since:limit:)``'s items), straight from the ledger, which
+    /// skips decoding lines it wrote and caches the unfiltered answer per notes commit.
+    public func historyJSON(alias: String?, function: String?, since: Date?, limit: Int?) throws -> HistoryOutput {
+        try ledger.historyJSON(HistoryQuery(alias: alias, function: function, since: since, limit: limit))
+    }
+
     public func show(_ revision: String, live: AWSSettings?, reporter: Reporter) async throws -> ShownCommit {
         let commit = try repository.resolveCommit(revision)
         let (records, problems) = try ledger.records(on: commit)

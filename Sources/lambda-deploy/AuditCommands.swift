@@ -41,17 +41,30 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors(json: project.json) {
             let audit = try Audit(environment: .current(), configPath: project.config)
+            if project.json {
+                let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
+                for problem in output.problems { printError("warning: " + problem) }
+                try output.withJSON { try writeStandardOutput($0) }
+                try [UInt8(0x0a)].withUnsafeBytes { try writeStandardOutput($0) }
+                return
+            }
             let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
             for problem in entries.problems { printError("warning: " + problem) }
-            if project.json {
-                FileHandle.standardOutput.write(Data(entries.items.jsonBytes + [0x0a]))
-            } else if entries.items.isEmpty {
+            if entries.items.isEmpty {
                 print("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
             } else {
                 for item in entries.items { print(item.line) }
             }
         }
     }
+}
+
+/// Writes bytes to standard output without copying them into a `Data` (the `--json` array of
+/// 10,000 records is megabytes).
+private func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) throws {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+    try FileHandle.standardOutput.write(
+        contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count, deallocator: .none))
 }
 
 func parseDate(_ text: String) -> Date? {

@@ -129,6 +129,10 @@ import Testing
         let threaded = try ledger.scan(parallelFrom: 1)
         #expect(sequential.entries == threaded.entries)
         #expect(try ledger.allEntries().first?.record.version == String(count))
+        // history --json walks the fanned-out tree itself, on one thread or several.
+        let json = try ledger.historyJSON(HistoryQuery(), cache: false, parallelFrom: .max)
+        #expect(String(decoding: json.json, as: UTF8.self) == LedgerEntry.jsonArray(sequential.entries))
+        #expect(Array(try ledger.historyJSON(HistoryQuery(), cache: false, parallelFrom: 1).json) == Array(json.json))
 
         try ledger.append(sampleRecord(alias: "prod", version: "600", time: "2030-01-01T00:00:00Z"), to: "many", author: .lambdaDeploy)
         let shown = try box.git(["notes", "--ref=deploys", "show", "many"], in: dir)

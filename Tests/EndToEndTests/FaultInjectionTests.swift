@@ -300,7 +300,9 @@ struct FaultFixture {
         #expect(calls.count >= 5 && throttledCalls == calls, "every distinct call was throttled once: \(calls)")
         let throttled = log.filter { $0.status == 429 }.count
         // Retry-After: 1 was honoured for each throttled call (the backoff alone would be ~0.2 s).
-        #expect(Date().timeIntervalSince(started) >= Double(throttled) * 0.9)
+        // The first two reads (alias and $LATEST) run concurrently, so their waits overlap: at
+        // least throttled - 1 seconds in all.
+        #expect(Date().timeIntervalSince(started) >= Double(throttled - 1) * 0.95)
     }
 
     @Test func bursts500And503OnEveryCallAreRetried() async throws {

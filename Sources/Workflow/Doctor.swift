@@ -60,7 +60,11 @@ public struct Doctor {
             session = made
             checks.append(.init(name: "credentials", ok: true, detail: "from \(made.configuration.credentials.source), region \(made.region)", fix: nil))
         } catch {
-            checks.append(.init(name: "credentials", ok: false, detail: Self.message(error), fix: "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or use web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"))
+            let message = Self.message(error)
+            let fix = message.contains("region")
+                ? "set `region:` in lambda-deploy.yml, export AWS_REGION, or pass --region"
+                : "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or use web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"
+            checks.append(.init(name: "credentials", ok: false, detail: message, fix: fix))
         }
 
         if let session, let function {

@@ -59,7 +59,7 @@ struct DeployCommand: AsyncParsableCommand {
             Examples:
               lambda-deploy deploy --alias dev
               lambda-deploy deploy --function pr --dir src/pr --alias dev --dry-run
-              lambda-deploy deploy --alias prod --weight 10      # canary: 10% on the new version
+              lambda-deploy deploy --alias prod --weight 10   # canary: 10% of traffic
             """
     )
 

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+bash ci/support/install-deps.sh
 echo "== building lambda-deploy (release)"
 swift build -c release >/dev/null 2>&1 || swift build -c release
 tool="$(swift build -c release --show-bin-path)/lambda-deploy"

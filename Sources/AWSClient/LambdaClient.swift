@@ -69,36 +69,34 @@ public final class LambdaClient: Sendable {
 
     /// Every version (`$LATEST` included), following NextMarker through all pages (50 per page).
     public func listVersions(_ function: String) async throws -> [FunctionConfiguration] {
-        var all: [FunctionConfiguration] = []
-        var marker: String?
-        var seen: Set<String> = []
-        repeat {
-            var query = [("MaxItems", "50")]
-            if let marker { query.append(("Marker", marker)) }
-            let page = try await call(
-                operation("ListVersionsByFunction", "GET", path(function, "/versions"), resource: "function '\(function)'", query: query),
-                as: VersionsPage.self)
-            all += page.versions ?? []
-            marker = page.nextMarker.flatMap { $0.isEmpty ? nil : $0 }
-            if let current = marker, !seen.insert(current).inserted { break }  // a server repeating a marker must not loop us forever
-        } while marker != nil
-        return all
+        try await allPages("ListVersionsByFunction", function: function, suffix: "/versions", as: VersionsPage.self) {
+            ($0.versions ?? [], $0.nextMarker)
+        }
     }
 
     /// Every alias, following NextMarker through all pages.
     public func listAliases(_ function: String) async throws -> [AliasConfiguration] {
-        var all: [AliasConfiguration] = []
+        try await allPages("ListAliases", function: function, suffix: "/aliases", as: AliasesPage.self) {
+            ($0.aliases ?? [], $0.nextMarker)
+        }
+    }
+
+    /// Follows Lambda's Marker/NextMarker paging to the last page. Stopping at the first page is
+    /// the bug that makes other tools roll back to the wrong version.
+    private func allPages<Page: Decodable, Item>(
+        _ name: String, function: String, suffix: String, as page: Page.Type, items: (Page) -> ([Item], String?)
+    ) async throws -> [Item] {
+        var all: [Item] = []
         var marker: String?
         var seen: Set<String> = []
         repeat {
             var query = [("MaxItems", "50")]
             if let marker { query.append(("Marker", marker)) }
-            let page = try await call(
-                operation("ListAliases", "GET", path(function, "/aliases"), resource: "function '\(function)'", query: query),
-                as: AliasesPage.self)
-            all += page.aliases ?? []
-            marker = page.nextMarker.flatMap { $0.isEmpty ? nil : $0 }
-            if let current = marker, !seen.insert(current).inserted { break }
+            let (pageItems, next) = items(
+                try await call(operation(name, "GET", path(function, suffix), resource: "function '\(function)'", query: query), as: Page.self))
+            all += pageItems
+            marker = next.flatMap { $0.isEmpty ? nil : $0 }
+            if let current = marker, !seen.insert(current).inserted { break }  // a server repeating a marker must not loop us forever
         } while marker != nil
         return all
     }

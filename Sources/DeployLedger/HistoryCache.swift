@@ -11,7 +11,7 @@ public struct HistoryOutput: Sendable {
 
     /// Built in memory, or a cache file mapped read-only (never copied into the process).
     private enum Storage: Sendable {
-        case bytes([UInt8])
+        case built(ByteArena)
         case mapped(MappedFile)
     }
 
@@ -22,9 +22,9 @@ public struct HistoryOutput: Sendable {
         fromCache = true
     }
 
-    init(json: [UInt8], problems: [String]) {
-        storage = .bytes(json)
-        range = json.indices
+    init(json: ByteArena, problems: [String]) {
+        storage = .built(json)
+        range = 0..<json.count
         self.problems = problems
         fromCache = false
     }
@@ -32,8 +32,8 @@ public struct HistoryOutput: Sendable {
     /// Calls `body` with the UTF-8 JSON array (no trailing newline), without copying it.
     public func withJSON<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch storage {
-        case let .bytes(bytes):
-            return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case let .built(arena):
+            return try body(arena.bytes(range))
         case let .mapped(file):
             return try body(UnsafeRawBufferPointer(rebasing: file.bytes[range]))
         }

@@ -216,13 +216,19 @@ public struct Ledger {
     /// ``historyJSON(_:cache:)`` reading on several threads from `parallelFrom` notes on.
     func historyJSON(_ query: HistoryQuery, cache useCache: Bool, parallelFrom: Int) throws -> HistoryOutput {
         guard let tip = try repository.referenceTarget(notesRef) else {
-            return HistoryOutput(json: Array("[]".utf8), problems: [])
+            let empty = ByteArena()
+            Array("[]".utf8).withUnsafeBytes { empty.append($0) }
+            return HistoryOutput(json: empty, problems: [])
         }
         let unfiltered = query.alias == nil && query.function == nil && query.since == nil && query.limit == nil
         let cache = useCache && unfiltered ? HistoryCache(repository: repository) : nil
         if let cache, let cached = cache.load(tip) { return cached }
         let table = try HistoryTable.read(notesCommit: try repository.lookupCommit(tip), parallelFrom: parallelFrom)
-        let output = HistoryOutput(json: table.json(query), problems: table.problems)
+        let json = table.json(query)
+        if json.exhausted {
+            throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while printing the notes")
+        }
+        let output = HistoryOutput(json: json, problems: table.problems)
         cache?.store(output, for: tip)
         return output
     }

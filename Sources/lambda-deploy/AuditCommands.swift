@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Workflow
 
-struct HistoryCommand: AsyncParsableCommand {
+struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List deploy records from the ledger (git notes), newest first.",
@@ -38,8 +38,9 @@ struct HistoryCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        try await reportingErrors(json: project.json) {
+    /// Synchronous, so it runs on the main thread (see `Entrypoint`): no network, only notes.
+    func run() throws {
+        try reportingErrors(json: project.json) {
             let audit = try Audit(environment: .current(), configPath: project.config)
             if project.json {
                 let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
@@ -140,15 +141,16 @@ struct NotesCommand: AsyncParsableCommand {
         subcommands: [Fetch.self, Push.self]
     )
 
-    struct Fetch: AsyncParsableCommand {
+    struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fetch",
             abstract: "Fetch the remote's records and merge them in (never overwrites local records).")
         @Option(help: ArgumentHelp("Remote (default: notes.remote or origin).", valueName: "NAME"))
         var remote: String?
         @OptionGroup var project: ProjectOptions
 
-        func run() async throws {
-            try await reportingErrors(json: project.json) {
+        func run() throws {
+            try reportingErrors(json: project.json) {
                 let audit = try Audit(environment: .current(), configPath: project.config)
                 let message = try audit.fetchNotes(remote: remote)
                 if project.json { printJSON(["result": message]) } else { print(message) }
@@ -156,15 +158,16 @@ struct NotesCommand: AsyncParsableCommand {
         }
     }
 
-    struct Push: AsyncParsableCommand {
+    struct Push: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "push",
             abstract: "Push local records to the remote, merging the remote's first (never forced).")
         @Option(help: ArgumentHelp("Remote (default: notes.remote or origin).", valueName: "NAME"))
         var remote: String?
         @OptionGroup var project: ProjectOptions
 
-        func run() async throws {
-            try await reportingErrors(json: project.json) {
+        func run() throws {
+            try reportingErrors(json: project.json) {
                 let audit = try Audit(environment: .current(), configPath: project.config)
                 let message = try audit.pushNotes(remote: remote)
                 if project.json { printJSON(["result": message]) } else { print(message) }

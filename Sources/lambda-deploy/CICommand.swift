@@ -38,7 +38,7 @@ struct CICommand: AsyncParsableCommand {
     }
 }
 
-struct PlanCommand: AsyncParsableCommand {
+struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Print what `lambda-deploy ci` would decide here, and why. Touches nothing.",
@@ -51,8 +51,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var project: ProjectOptions
 
-    func run() async throws {
-        try await reportingErrors(json: project.json) {
+    func run() throws {
+        try reportingErrors(json: project.json) {
             let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
             let decision = runner.decide()
             if project.json {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Workflow
 
-@main
 struct LambdaDeploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lambda-deploy",
@@ -36,8 +35,7 @@ struct LambdaDeploy: AsyncParsableCommand {
     /// With `ci` as the default subcommand, ArgumentParser reads `lambda-deploy deplyo` as `ci`
     /// given a stray argument and answers "Unexpected argument" with `ci`'s usage, which points the
     /// user at the wrong command. Naming the unknown command and the real ones is the useful answer.
-    static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+    static func refuseUnknownCommand(_ arguments: [String]) {
         if let first = arguments.first, !first.hasPrefix("-") {
             let names = configuration.subcommands.compactMap { $0.configuration.commandName }
             if !names.contains(first) && first != "help" {
@@ -45,6 +43,60 @@ struct LambdaDeploy: AsyncParsableCommand {
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
         }
-        await main(arguments)
+    }
+}
+
+/// The process entry point: parses the command line and runs the chosen command.
+///
+/// The main thread parses and runs synchronous commands itself (`history`, which never touches
+/// the network, reads thousands of notes there); commands that call AWS are `async` and run on
+/// Swift's global executor while the main thread waits. This is ArgumentParser's own
+/// `AsyncParsableCommand.main`, minus starting every command on a worker thread: a worker's
+/// malloc arena grows a page at a time (1,300 `mprotect` calls in a cold 10,000-record
+/// `history`), the main arena in 128 KiB steps.
+@main
+enum Entrypoint {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        LambdaDeploy.refuseUnknownCommand(arguments)
+        // Help and version never open a repository; everything else almost always does.
+        let startup = arguments.contains(where: { ["-h", "--help", "--version", "help"].contains($0) })
+            ? nil : Startup.begin()
+        do {
+            var command = try LambdaDeploy.parseAsRoot(arguments)
+            if let asyncCommand = command as? any AsyncParsableCommand {
+                try runToCompletion(asyncCommand)
+            } else {
+                try command.run()
+            }
+            startup?.finish()
+        } catch {
+            startup?.finish()  // before exit: see GitLibraryStart
+            LambdaDeploy.exit(withError: error)
+        }
+    }
+
+    /// Runs an async command on the global executor and blocks the main thread until it is done.
+    /// Nothing in lambda-deploy runs on the main actor, so the wait cannot deadlock.
+    private static func runToCompletion(_ command: sending any AsyncParsableCommand) throws {
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            var command = command
+            do {
+                try await command.run()
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
+    /// The error an async command ended with, handed from its task to the waiting main thread
+    /// (written before the semaphore is signalled, read after the wait returns).
+    private final class Outcome: @unchecked Sendable {
+        var error: (any Error)?
     }
 }

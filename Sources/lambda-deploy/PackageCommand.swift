@@ -3,7 +3,7 @@ import Foundation
 import Packaging
 import Workflow
 
-struct PackageCommand: AsyncParsableCommand {
+struct PackageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "package",
         abstract: "Build the deployment zip for a function directory, byte-for-byte reproducible.",
@@ -49,8 +49,8 @@ struct PackageCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
-        try await reportingErrors(json: json) {
+    func run() throws {
+        try reportingErrors(json: json) {
             let environment = RunEnvironment.current()
             let directoryPath = environment.absolutePath(directory)
             let name = URL(fileURLWithPath: directoryPath).lastPathComponent

@@ -9,8 +9,9 @@ struct HookCommand: AsyncParsableCommand {
         subcommands: [Install.self, Uninstall.self, PrePush.self]
     )
 
-    struct Install: AsyncParsableCommand {
+    struct Install: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "install",
             abstract: "Install the pre-push hook in this repository (chains an existing hook).",
             discussion: """
                 Finds the hooks directory as git does (core.hooksPath honoured). An existing pre-push \
@@ -22,8 +23,8 @@ struct HookCommand: AsyncParsableCommand {
         var force = false
         @OptionGroup var project: ProjectOptions
 
-        func run() async throws {
-            try await reportingErrors(json: project.json) {
+        func run() throws {
+            try reportingErrors(json: project.json) {
                 let hooks = try HookManager(environment: .current(), configPath: project.config)
                 let result = try hooks.install(force: force, executable: currentExecutablePath())
                 if project.json { printJSON(result) } else { print(result.message) }
@@ -31,13 +32,14 @@ struct HookCommand: AsyncParsableCommand {
         }
     }
 
-    struct Uninstall: AsyncParsableCommand {
+    struct Uninstall: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "uninstall",
             abstract: "Remove lambda-deploy from the pre-push hook, restoring a chained hook.")
         @OptionGroup var project: ProjectOptions
 
-        func run() async throws {
-            try await reportingErrors(json: project.json) {
+        func run() throws {
+            try reportingErrors(json: project.json) {
                 let hooks = try HookManager(environment: .current(), configPath: project.config)
                 let result = try hooks.uninstall()
                 if project.json { printJSON(result) } else { print(result.message) }
@@ -95,6 +97,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     struct Setup: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "setup",
             abstract: "Create or update the REST API, its method, one stage per alias, and each alias's permission.",
             discussion: """
                 Does the console steps of the classic dev/prod set-up in one idempotent command: a Lambda \

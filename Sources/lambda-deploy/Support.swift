@@ -67,22 +67,36 @@ enum ExitStatus {
 func reportingErrors(json: Bool = false, _ body: () async throws -> Void) async throws {
     do {
         try await body()
-    } catch let exit as ExitCode {
-        throw exit
     } catch {
-        let message = (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
-        let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-        printError("error: " + oneLine)
-        if let workflowError = error as? WorkflowError, case .notesNotPushed = workflowError {
-            // The result document was printed already; its `record` says the push failed.
-            throw ExitCode(ExitStatus.notesNotPushed)
-        }
-        if let workflowError = error as? WorkflowError, case .drift = workflowError {
-            throw ExitCode(ExitStatus.drift)  // the report (printed already) lists the drift
-        }
-        if json { printJSON(ErrorDocument(error: oneLine)) }
-        throw ExitCode(ExitStatus.failure)
+        throw reported(error, json: json)
     }
+}
+
+/// ``reportingErrors(json:_:)`` for a synchronous command body.
+func reportingErrors(json: Bool = false, _ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch {
+        throw reported(error, json: json)
+    }
+}
+
+/// Prints `error` as one line (and a JSON error document with `--json`) and returns the exit code
+/// to leave with.
+private func reported(_ error: any Error, json: Bool) -> ExitCode {
+    if let exit = error as? ExitCode { return exit }
+    let message = (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
+    let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+    printError("error: " + oneLine)
+    if let workflowError = error as? WorkflowError, case .notesNotPushed = workflowError {
+        // The result document was printed already; its `record` says the push failed.
+        return ExitCode(ExitStatus.notesNotPushed)
+    }
+    if let workflowError = error as? WorkflowError, case .drift = workflowError {
+        return ExitCode(ExitStatus.drift)  // the report (printed already) lists the drift
+    }
+    if json { printJSON(ErrorDocument(error: oneLine)) }
+    return ExitCode(ExitStatus.failure)
 }
 
 struct ErrorDocument: Encodable { var error: String }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build lambda-deploy from this source tree and install it: the README's "Install", as a script
-# for CI images and machines. Needs Swift 6.3 and root (or a writable PREFIX).
+# for CI images and machines. Needs Swift 6.3 to build and root (or a writable PREFIX); the
+# installed binary itself needs only the C libraries (libgit2, libdeflate, libcrypto, libcurl).
 #   bash ci/install.sh                 # -> /usr/local/bin/lambda-deploy
 #   PREFIX=$HOME/.local bash ci/install.sh
 set -euo pipefail
@@ -13,7 +14,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
-swift build -c release
+# Release build with the Swift runtime linked in: the installed binary runs without a Swift
+# toolchain, so it can be copied into CI images that only have the C libraries.
+binary="$(bash ci/support/build-release.sh)"
 mkdir -p "$prefix/bin"
-install -m 0755 "$(swift build -c release --show-bin-path)/lambda-deploy" "$prefix/bin/lambda-deploy"
+install -m 0755 "$binary" "$prefix/bin/lambda-deploy"
 "$prefix/bin/lambda-deploy" --version

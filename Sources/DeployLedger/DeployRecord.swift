@@ -217,9 +217,15 @@ struct RecordLineParser {
         var lineNumber = 0
         var start = 0
         let count = bytes.count
+        guard let base = bytes.baseAddress else { return }
         while start < count {
-            var end = start
-            while end < count && bytes[end] != 0x0A { end += 1 }
+            // memchr: a vectorised search, several times faster than a byte loop on 400-byte lines.
+            let end: Int
+            if let newline = memchr(base + start, 0x0A, count - start) {
+                end = UnsafeRawPointer(newline) - base
+            } else {
+                end = count
+            }
             lineNumber += 1
             let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             start = end + 1

@@ -92,9 +92,12 @@ struct HistoryTable {
     /// Reads the notes under `entries` of `tree` (recursing into fan-out directories) into `chunk`.
     private static func walk(_ tree: GitObject, entries: Range<Int>, into chunk: Chunk, expectedNotes: Int) throws {
         var parser = RecordLineParser()
-        var path = [UInt8](repeating: 0, count: 40)
+        // The hex digits of the path so far; a plain buffer, not an array, because an array
+        // written through `inout` checks its uniqueness on every byte (perf: 2 ms of a cold run).
+        let path = UnsafeMutablePointer<UInt8>.allocate(capacity: 40)
+        defer { path.deallocate() }
         chunk.entries.reserveCapacity(expectedNotes)
-        try walk(tree, entries: entries, path: &path, depth: 0, chunk: chunk, parser: &parser, expectedNotes: expectedNotes)
+        try walk(tree, entries: entries, path: path, depth: 0, chunk: chunk, parser: &parser, expectedNotes: expectedNotes)
         if chunk.arena.exhausted {
             throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while reading the notes")
         }
@@ -104,7 +107,7 @@ struct HistoryTable {
     /// object (git's notes layout: `abcdef...`, `ab/cdef...`, `ab/cd/ef...`); other entries are
     /// not notes and are skipped, as git skips them.
     private static func walk(
-        _ tree: GitObject, entries: Range<Int>, path: inout [UInt8], depth: Int,
+        _ tree: GitObject, entries: Range<Int>, path: UnsafeMutablePointer<UInt8>, depth: Int,
         chunk: Chunk, parser: inout RecordLineParser, expectedNotes: Int
     ) throws {
         let repository = tree.repository
@@ -126,9 +129,8 @@ struct HistoryTable {
             switch git_tree_entry_type(entry) {
             case GIT_OBJECT_BLOB where depth + length == 40:
                 var annotated = git_oid()
-                guard path.withUnsafeBufferPointer({ buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { git_oid_fromstrn(&annotated, $0.baseAddress, 40) }
-                }) == 0 else { continue }
+                guard path.withMemoryRebound(to: CChar.self, capacity: 40, { git_oid_fromstrn(&annotated, $0, 40) }) == 0
+                else { continue }
                 let note = try repository.lookupBlob(id)
                 note.withBytes { bytes in
                     if chunk.arena.count == 0 {
@@ -139,7 +141,7 @@ struct HistoryTable {
                 }
             case GIT_OBJECT_TREE where depth + length < 40:
                 let subtree = try repository.lookupTree(id)
-                try walk(subtree, entries: 0..<git_tree_entrycount(subtree.pointer), path: &path, depth: depth + length,
+                try walk(subtree, entries: 0..<git_tree_entrycount(subtree.pointer), path: path, depth: depth + length,
                          chunk: chunk, parser: &parser, expectedNotes: expectedNotes)
             default:
                 continue
@@ -198,7 +200,7 @@ struct HistoryTable {
 
     /// The `history --json` array for `query`: newest first by record time (ties by commit id,
     /// then note order), as `Ledger.history` orders entries.
-    func json(_ query: HistoryQuery) -> ByteArena {
+    func json(_ query: HistoryQuery, parallelFrom threshold: Int = 2048) -> ByteArena {
         var keys = selected(query)
         keys.sort { l, r in
             if l.time0 != r.time0 { return l.time0 > r.time0 }
@@ -213,7 +215,7 @@ struct HistoryTable {
             return (l.chunk, l.index) < (r.chunk, r.index)
         }
         if let limit = query.limit, keys.count > limit { keys.removeLast(keys.count - limit) }
-        return write(keys)
+        return write(keys, parallelFrom: threshold)
     }
 
     /// The entries matching the query's alias, function and since, in note order.
@@ -263,53 +265,85 @@ struct HistoryTable {
     private static let commitKey = Array(#""commit":""#.utf8)
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    /// `[` objects with `commit` spliced in `]`, sized exactly and filled with one pass of copies.
-    private func write(_ keys: [SortKey]) -> ByteArena {
+    /// `[` objects with `commit` spliced in `]`, sized exactly.
+    ///
+    /// Every record's place in the output is known before any byte is copied, so from
+    /// `parallelFrom` records on a few threads fill disjoint ranges: the copies gather records
+    /// from wherever they sit in the arenas (sorted by time, read in commit-id order), and on one
+    /// thread that took about 3 ms of a cold 10,000-record run.
+    private func write(_ keys: [SortKey], parallelFrom threshold: Int) -> ByteArena {
+        let chunks = self.chunks
         let perEntry = Self.commitKey.count + 40 + 2
-        var size = 2 + max(0, keys.count - 1)
-        for key in keys {
+        // starts[k]: where record k begins, its separating comma included.
+        var starts = [Int](repeating: 0, count: keys.count + 1)
+        var at = 1  // after [
+        for (k, key) in keys.enumerated() {
+            starts[k] = at
             let entry = chunks[Int(key.chunk)].entries[Int(key.index)]
-            size += entry.end - entry.start + perEntry
+            at += (k > 0 ? 1 : 0) + entry.end - entry.start + perEntry
         }
+        starts[keys.count] = at
+        let size = at + 1  // and ]
+        let offsets = starts
         let output = ByteArena()
         output.append(upTo: size) { out in
-            var at = 0
+            guard let base = out.baseAddress else { return 0 }
+            base.storeBytes(of: 0x5B, as: UInt8.self)  // [
+            (base + size - 1).storeBytes(of: 0x5D, as: UInt8.self)  // ]
+            let target = OutputBytes(base: base)
+            let workers = keys.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
+            if workers == 1 {
+                Self.fill(target, keys[...], starts: offsets, chunks: chunks)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
+                    Self.fill(target, keys[range], starts: offsets, chunks: chunks)
+                }
+            }
+            return size
+        }
+        return output
+    }
+
+    /// The output buffer, shared by the threads filling it (each writes only its own records).
+    private struct OutputBytes: @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+    }
+
+    /// Writes the records `keys` (a slice of all keys, indices kept) at their `starts`.
+    private static func fill(_ target: OutputBytes, _ keys: ArraySlice<SortKey>, starts: [Int], chunks: [Chunk]) {
+        let out = target.base
+        for k in keys.indices {
+            let key = keys[k]
+            let arena = chunks[Int(key.chunk)].arena
+            let entry = chunks[Int(key.chunk)].entries[Int(key.index)]
+            var at = starts[k]
             func copy(_ bytes: UnsafeRawBufferPointer) {
-                guard let from = bytes.baseAddress, let base = out.baseAddress else { return }
-                (base + at).copyMemory(from: from, byteCount: bytes.count)
+                guard let from = bytes.baseAddress else { return }
+                (out + at).copyMemory(from: from, byteCount: bytes.count)
                 at += bytes.count
             }
-            out[at] = 0x5B  // [
-            at += 1
-            var first = true
-            for key in keys {
-                let arena = chunks[Int(key.chunk)].arena
-                let entry = chunks[Int(key.chunk)].entries[Int(key.index)]
-                if !first {
-                    out[at] = 0x2C  // ,
-                    at += 1
-                }
-                first = false
-                copy(arena.bytes(entry.start..<entry.gap))
-                Self.commitKey.withUnsafeBytes { copy($0) }
-                var raw = entry.commit.raw
-                withUnsafeBytes(of: &raw.id) { id in
+            if k > 0 {
+                out.storeBytes(of: 0x2C, toByteOffset: at, as: UInt8.self)  // ,
+                at += 1
+            }
+            copy(arena.bytes(entry.start..<entry.gap))
+            commitKey.withUnsafeBytes { copy($0) }
+            var raw = entry.commit.raw
+            withUnsafeBytes(of: &raw.id) { id in
+                hexDigits.withUnsafeBufferPointer { hex in
                     for byte in id {
-                        out[at] = Self.hexDigits[Int(byte >> 4)]
-                        out[at + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                        out.storeBytes(of: hex[Int(byte >> 4)], toByteOffset: at, as: UInt8.self)
+                        out.storeBytes(of: hex[Int(byte & 0x0F)], toByteOffset: at + 1, as: UInt8.self)
                         at += 2
                     }
                 }
-                out[at] = 0x22  // "
-                out[at + 1] = 0x2C  // ,
-                at += 2
-                copy(arena.bytes(entry.gap..<entry.end))
             }
-            out[at] = 0x5D  // ]
-            at += 1
-            return at
+            out.storeBytes(of: 0x22, toByteOffset: at, as: UInt8.self)  // "
+            out.storeBytes(of: 0x2C, toByteOffset: at + 1, as: UInt8.self)  // ,
+            at += 2
+            copy(arena.bytes(entry.gap..<entry.end))
         }
-        return output
     }
 }
 

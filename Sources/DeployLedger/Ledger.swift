@@ -224,7 +224,7 @@ public struct Ledger {
         let cache = useCache && unfiltered ? HistoryCache(repository: repository) : nil
         if let cache, let cached = cache.load(tip) { return cached }
         let table = try HistoryTable.read(notesCommit: try repository.lookupCommit(tip), parallelFrom: parallelFrom)
-        let json = table.json(query)
+        let json = table.json(query, parallelFrom: parallelFrom)
         if json.exhausted {
             throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while printing the notes")
         }

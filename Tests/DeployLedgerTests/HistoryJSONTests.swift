@@ -118,7 +118,7 @@ import Testing
         record.dirty = true
         let json = String(decoding: HistoryTable.pinnedShape(record), as: UTF8.self)
         #expect(json == #"[{"account":"123456789012","actor":"octocat","alias":"dev","branch":"main","build":"42","buildUrl":"https://ci.example.com/b/42","ci":"github-actions","codeSha256":"abc=","commit":"0000000000000000000000000000000000000000","dirty":true,"function":"orders","region":"eu-west-1","result":"deployed","schema":1,"time":"2024-05-01T12:00:00Z","tool":"lambda-deploy 0.1.0","trigger":"ci","version":"1","weight":5}]"#)
-        #expect(HistoryCache.formatVersion == 1)
+        #expect(HistoryCache.formatVersion == 2)
     }
 
     @Test func anEmptyOrMissingLedgerPrintsAnEmptyArray() throws {
@@ -209,6 +209,25 @@ import Testing
         },
         Damage(description: "extra bytes") { $0 + [0x0A] },
     ]
+
+    /// The cache checksum (four lanes over 32-byte blocks) must notice any flipped bit, a word
+    /// moved to another lane, blocks in another order and a shorter body.
+    @Test func theCacheChecksumNoticesFlipsSwapsAndTruncation() {
+        let body = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        func sum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { HistoryCache.checksum($0) } }
+        let original = sum(body)
+        #expect(sum(body) == original)
+        for position in 0..<body.count {
+            var flipped = body
+            flipped[position] ^= 1 << UInt8(position % 8)
+            #expect(sum(flipped) != original, "bit flip at \(position) not noticed")
+        }
+        let lanesSwapped = Array(body[8..<16] + body[0..<8] + body[16...])
+        #expect(sum(lanesSwapped) != original)
+        let blocksSwapped = Array(body[32..<64] + body[0..<32] + body[64...])
+        #expect(sum(blocksSwapped) != original)
+        #expect(sum(Array(body.dropLast())) != original)
+    }
 
     @Test(arguments: damages)
     func aDamagedCacheFileIsIgnoredAndRebuilt(damage: Damage) throws {

@@ -13,13 +13,13 @@
 # when this script exits (ci/support/moto_local.py watches its parent).
 #
 # Usage: ci/bench-deploy.sh [RUNS]   (RUNS defaults to BENCH_RUNS, else 5)
-# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy), BENCH_TREE (reuse a tree),
+# Environment: LAMBDA_DEPLOY_BIN (default .build/static/release/lambda-deploy), BENCH_TREE (reuse a tree),
 #              BENCH_KEEP=1 (keep the work directory, for debugging).
 set -euo pipefail
 
 runs="${1:-${BENCH_RUNS:-5}}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$(realpath "${LAMBDA_DEPLOY_BIN:-$root/.build/release/lambda-deploy}")"
+bin="$(realpath "${LAMBDA_DEPLOY_BIN:-$root/.build/static/release/lambda-deploy}")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-deploy.XXXXXX")"
 moto_pid=""
 cleanup() {

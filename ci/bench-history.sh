@@ -9,7 +9,7 @@
 # numbers mean little on a busy machine.
 #
 # Usage: ci/bench-history.sh [--count N] [--runs N] [--keep DIR]
-#   LAMBDA_DEPLOY_BIN  the binary to time (default .build/release/lambda-deploy)
+#   LAMBDA_DEPLOY_BIN  the binary to time (default .build/static/release/lambda-deploy)
 #   BENCH_REPO         reuse/create the generated repository here instead of a temp dir
 #   BASELINE_BIN       another lambda-deploy build to time in the same run (e.g. before a change)
 set -euo pipefail
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bin="${LAMBDA_DEPLOY_BIN:-$PWD/.build/release/lambda-deploy}"
+bin="${LAMBDA_DEPLOY_BIN:-$PWD/.build/static/release/lambda-deploy}"
 case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 
 if [ -n "${BENCH_REPO:-}" ]; then
@@ -85,7 +85,7 @@ notes=$(git -C "$repo" notes --ref=deploys list | wc -l)
 echo "repository: $repo ($notes notes on refs/notes/deploys)" >&2
 
 if [ ! -x "$bin" ]; then
-  echo "no lambda-deploy binary at $bin: run 'swift build -c release' or set LAMBDA_DEPLOY_BIN" >&2
+  echo "no lambda-deploy binary at $bin: run 'bash ci/support/build-release.sh' or set LAMBDA_DEPLOY_BIN" >&2
   exit 2
 fi
 

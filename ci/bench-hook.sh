@@ -8,13 +8,13 @@
 #
 # Usage: ci/bench-hook.sh [RUNS]   (RUNS defaults to BENCH_RUNS, else 5; the hook is fast, so at
 # least 30 runs are taken)
-# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy).
+# Environment: LAMBDA_DEPLOY_BIN (default .build/static/release/lambda-deploy).
 set -euo pipefail
 
 runs="${1:-${BENCH_RUNS:-5}}"
 (( runs < 30 )) && runs=30
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$(realpath "${LAMBDA_DEPLOY_BIN:-$root/.build/release/lambda-deploy}")"
+bin="$(realpath "${LAMBDA_DEPLOY_BIN:-$root/.build/static/release/lambda-deploy}")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-hook.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 

@@ -10,14 +10,14 @@
 # and prints a markdown table with the medians, the ratio to Info-ZIP and both zip sizes.
 #
 # Usage: ci/bench-package.sh [RUNS]        (RUNS defaults to 5)
-# Environment: LAMBDA_DEPLOY_BIN (default .build/release/lambda-deploy),
+# Environment: LAMBDA_DEPLOY_BIN (default .build/static/release/lambda-deploy),
 #              BENCH_TREE (reuse an existing tree instead of copying one),
 #              BENCH_PACKAGE_CMD (a command taking "DIR OUT [CACHE]" instead of the binary; for
 #              measuring the library before the CLI exists).
 set -euo pipefail
 
 runs="${1:-5}"
-bin="${LAMBDA_DEPLOY_BIN:-.build/release/lambda-deploy}"
+bin="${LAMBDA_DEPLOY_BIN:-.build/static/release/lambda-deploy}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bench-package.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 

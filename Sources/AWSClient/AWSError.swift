@@ -50,6 +50,9 @@ public enum AWSError: LocalizedError, Sendable {
     case incompleteCredentials(source: String, problem: String)
     /// A malformed, unreadable or expired credentials/config/token file (line when known).
     case credentialsFile(path: String, line: Int?, problem: String)
+    /// A profile's `credential_process` failed or printed something that is not credentials.
+    /// `problem` never quotes the process's output (it holds secrets).
+    case credentialProcess(profile: String, problem: String)
     /// A local file to upload cannot be read.
     case unreadableFile(path: String, problem: String)
     case noRegion(searched: [String])
@@ -139,6 +142,8 @@ public enum AWSError: LocalizedError, Sendable {
             return "incomplete AWS credentials in \(source): \(problem); set both or neither"
         case .credentialsFile(let path, let line, let problem):
             return "\(path)\(line.map { ":\($0)" } ?? ""): \(problem)"
+        case .credentialProcess(let profile, let problem):
+            return "credential_process of AWS profile \(profile): \(problem)"
         case .unreadableFile(let path, let problem):
             return "\(path): \(problem); check that it exists and is readable"
         case .noRegion(let searched):

@@ -243,7 +243,8 @@ public struct AWSConfiguration: Sendable {
 
     /// Resolves everything from the environment the way the command line does: region (flag,
     /// config, env, profile), endpoints (flag, env), retry policy (env) and credentials (chain;
-    /// web identity via an unsigned STS call to the resolved STS endpoint).
+    /// web identity via an unsigned STS call, a profile's role via a signed AssumeRole, both to
+    /// the resolved STS endpoint).
     public static func resolve(
         environment: [String: String], regionFlag: String? = nil, regionFromConfig: String? = nil, endpointFlag: String? = nil,
         files: any FileReading = LocalFileReader(), transport: any HTTPTransport = URLSessionTransport(), logger: AWSLogger? = nil
@@ -255,9 +256,15 @@ public struct AWSConfiguration: Sendable {
         let bootstrap = AWSConfiguration(
             credentials: anonymous, region: region.region, endpoints: endpoints, retryPolicy: policy, transport: transport, logger: logger)
         let chain = CredentialChain(environment: environment, files: files)
-        let credentials = try await chain.resolve { roleArn, session, token in
-            try await STSClient(bootstrap).assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: session, webIdentityToken: token)
-        }
+        let credentials = try await chain.resolve(
+            webIdentity: { roleArn, session, token in
+                try await STSClient(bootstrap).assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: session, webIdentityToken: token)
+            },
+            assumeRole: { source, request in
+                var signed = bootstrap
+                signed.credentials = source
+                return try await STSClient(signed).assumeRole(request)
+            })
         var configuration = bootstrap
         configuration.credentials = credentials
         return configuration

@@ -83,12 +83,22 @@ public typealias WebIdentityExchange = @Sendable (_ roleArn: String, _ sessionNa
 public struct CredentialChain: Sendable {
     public let environment: [String: String]
     public let files: any FileReading
+    public let processes: any CredentialProcessRunning
     public let now: @Sendable () -> Date
 
-    public init(environment: [String: String], files: any FileReading = LocalFileReader(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        environment: [String: String], files: any FileReading = LocalFileReader(),
+        processes: any CredentialProcessRunning = LocalCredentialProcessRunner(), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.environment = environment
         self.files = files
+        self.processes = processes
         self.now = now
+    }
+
+    /// For callers whose profiles never assume a role.
+    public static let noRoleAssumption: RoleAssumption = { _, request in
+        throw AWSError.credentialsFile(path: "AWS config", line: nil, problem: "cannot assume role \(request.roleArn) here")
     }
 
     private func value(_ name: String) -> String? {
@@ -97,8 +107,9 @@ public struct CredentialChain: Sendable {
     }
 
     /// The first source that has credentials. `webIdentity` performs the STS exchange (production:
-    /// `STSClient.assumeRoleWithWebIdentity`).
-    public func resolve(webIdentity: WebIdentityExchange) async throws -> AWSCredentials {
+    /// `STSClient.assumeRoleWithWebIdentity`), `assumeRole` a profile's `role_arn` (production:
+    /// `STSClient.assumeRole`).
+    public func resolve(webIdentity: WebIdentityExchange, assumeRole: RoleAssumption = noRoleAssumption) async throws -> AWSCredentials {
         var searched: [String] = []
 
         // 1. Environment.
@@ -130,7 +141,11 @@ public struct CredentialChain: Sendable {
 
         // 3. Shared credentials and config files.
         let shared = SharedConfigFiles(environment: environment, files: files)
-        if let credentials = try shared.credentials(now: now()) { return credentials }
+        if let credentials = try await shared.resolveCredentials(
+            now: now(), assumeRole: assumeRole, processes: processes, environment: environment)
+        {
+            return credentials
+        }
         if shared.profileIsExplicit, try !shared.profileExists() {
             throw AWSError.unknownProfile(name: shared.profile, files: [shared.credentialsDisplay, shared.configDisplay])
         }
@@ -176,40 +191,45 @@ public struct SharedConfigFiles: Sendable {
         ]
     }
 
-    /// The profile's section from one file, or nil when the file or section is absent.
-    private func section(in path: String?, isConfig: Bool) throws -> INISection? {
+    /// A profile's section from one file, or nil when the file or section is absent.
+    private func section(of name: String, in path: String?, isConfig: Bool) throws -> INISection? {
         guard let path, let text = try files.contents(ofFile: path) else { return nil }
         let sections = try INIFile.parse(text, path: path)
-        let wanted = isConfig && profile != "default" ? "profile \(profile)" : profile
+        let wanted = isConfig && name != "default" ? "profile \(name)" : name
         return sections.last { $0.name == wanted }
-            ?? (isConfig && profile == "default" ? sections.last { $0.name == "profile default" } : nil)
+            ?? (isConfig && name == "default" ? sections.last { $0.name == "profile default" } : nil)
     }
 
-    /// Whether either file has a section for the profile (with or without credentials in it).
+    /// Whether either file has a section for the selected profile (with or without credentials in it).
     public func profileExists() throws -> Bool {
-        try section(in: credentialsPath, isConfig: false) != nil || section(in: configPath, isConfig: true) != nil
+        try profileExists(profile)
     }
 
-    /// Credentials of the profile (credentials file first, then config file), or nil when neither has any.
-    public func credentials(now: Date) throws -> AWSCredentials? {
+    func profileExists(_ name: String) throws -> Bool {
+        try section(of: name, in: credentialsPath, isConfig: false) != nil || section(of: name, in: configPath, isConfig: true) != nil
+    }
+
+    /// Every setting of a profile: the config file's, overridden by the credentials file's.
+    func settings(of name: String) throws -> ProfileSettings {
+        var settings = ProfileSettings(name: name)
+        if let section = try section(of: name, in: configPath, isConfig: true) { settings.merge(section, file: configDisplay) }
+        if let section = try section(of: name, in: credentialsPath, isConfig: false) { settings.merge(section, file: credentialsDisplay) }
+        return settings
+    }
+
+    /// The static keys of a profile (credentials file first, then config file), or nil when neither has any.
+    func staticCredentials(of name: String, now: Date) throws -> AWSCredentials? {
         for (path, display, isConfig) in [(credentialsPath, credentialsDisplay, false), (configPath, configDisplay, true)] {
-            guard let section = try section(in: path, isConfig: isConfig) else { continue }
-            let where_ = "profile \(profile) in \(display)"
+            guard let section = try section(of: name, in: path, isConfig: isConfig) else { continue }
+            let where_ = "profile \(name) in \(display)"
             let keyId = section.values["aws_access_key_id"]
             let secret = section.values["aws_secret_access_key"]
-            if keyId == nil && secret == nil {
-                if let other = ["role_arn", "credential_process", "sso_session", "sso_start_url"].first(where: { section.values[$0] != nil }) {
-                    throw AWSError.credentialsFile(
-                        path: display, line: section.line,
-                        problem: "profile \(profile) uses '\(other)', which lambda-deploy does not support; export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. from `aws configure export-credentials`)")
-                }
-                continue
-            }
+            if keyId == nil && secret == nil { continue }
             guard let keyId, !keyId.value.isEmpty else {
-                throw AWSError.credentialsFile(path: display, line: section.line, problem: "profile \(profile) has aws_secret_access_key but no aws_access_key_id; add the key id to that profile")
+                throw AWSError.credentialsFile(path: display, line: section.line, problem: "profile \(name) has aws_secret_access_key but no aws_access_key_id; add the key id to that profile")
             }
             guard let secret, !secret.value.isEmpty else {
-                throw AWSError.credentialsFile(path: display, line: keyId.line, problem: "profile \(profile) has aws_access_key_id but no aws_secret_access_key; add the secret to that profile")
+                throw AWSError.credentialsFile(path: display, line: keyId.line, problem: "profile \(name) has aws_access_key_id but no aws_secret_access_key; add the secret to that profile")
             }
             var expiration: Date?
             if let expires = section.values["aws_expiration"] ?? section.values["expiration"] ?? section.values["x_security_token_expires"] {
@@ -219,7 +239,7 @@ public struct SharedConfigFiles: Sendable {
                 if date <= now {
                     throw AWSError.credentialsFile(
                         path: display, line: expires.line,
-                        problem: "the credentials of profile \(profile) expired at \(expires.value); refresh them (e.g. log in again)")
+                        problem: "the credentials of profile \(name) expired at \(expires.value); refresh them (e.g. log in again)")
                 }
                 expiration = date
             }
@@ -233,7 +253,7 @@ public struct SharedConfigFiles: Sendable {
     /// The profile's `region` from the config file (or, as some tools write it, the credentials file).
     public func region() throws -> (region: String, source: String)? {
         for (path, display, isConfig) in [(configPath, configDisplay, true), (credentialsPath, credentialsDisplay, false)] {
-            if let region = try section(in: path, isConfig: isConfig)?.values["region"], !region.value.isEmpty {
+            if let region = try section(of: profile, in: path, isConfig: isConfig)?.values["region"], !region.value.isEmpty {
                 return (region.value, "profile \(profile) in \(display)")
             }
         }

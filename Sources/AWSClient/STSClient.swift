@@ -25,6 +25,18 @@ public final class STSClient: Sendable {
         return (account, arn)
     }
 
+    /// Assumes a role with the credentials this client signs with (a profile's `role_arn` with
+    /// `source_profile`).
+    /// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+    public func assumeRole(_ request: AssumeRoleRequest) async throws -> AWSCredentials {
+        var parameters = [("RoleArn", request.roleArn), ("RoleSessionName", request.sessionName)]
+        if let externalId = request.externalId { parameters.append(("ExternalId", externalId)) }
+        if let duration = request.durationSeconds { parameters.append(("DurationSeconds", String(duration))) }
+        var operation = operation("AssumeRole", parameters)
+        operation.resource = "role \(request.roleArn)"
+        return try await temporaryCredentials(operation, source: "role \(request.roleArn)")
+    }
+
     /// Exchanges an OIDC token (GitHub Actions, EKS) for temporary credentials. The call is
     /// unsigned: the token is the proof.
     /// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
@@ -33,12 +45,17 @@ public final class STSClient: Sendable {
             "AssumeRoleWithWebIdentity",
             [("RoleArn", roleArn), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken)], signed: false)
         operation.resource = "role \(roleArn)"
+        return try await temporaryCredentials(operation, source: "web identity (\(roleArn))")
+    }
+
+    /// The `Credentials` element of an AssumeRole* answer.
+    private func temporaryCredentials(_ operation: AWSOperation, source: String) async throws -> AWSCredentials {
         let text = String(decoding: try await core.send(operation).body, as: UTF8.self)
         guard let keyId = XMLText.first("AccessKeyId", in: text), let secret = XMLText.first("SecretAccessKey", in: text) else {
-            throw AWSError.malformedResponse(context: core.context(operation, url: nil), detail: "no Credentials in AssumeRoleWithWebIdentity")
+            throw AWSError.malformedResponse(context: core.context(operation, url: nil), detail: "no Credentials in \(operation.name)")
         }
         return AWSCredentials(
             accessKeyId: keyId, secretAccessKey: secret, sessionToken: XMLText.first("SessionToken", in: text),
-            expiration: XMLText.first("Expiration", in: text).flatMap(parseISO8601), source: "web identity (\(roleArn))")
+            expiration: XMLText.first("Expiration", in: text).flatMap(parseISO8601), source: source)
     }
 }

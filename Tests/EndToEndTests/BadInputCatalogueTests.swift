@@ -274,6 +274,24 @@ extension BadInput {
             env: ["AWS_SHARED_CREDENTIALS_FILE": "{home}/credentials"], unset: noKeys,
             setup: { try $0.home.write("credentials", "[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n") }),
         BadInput(
+            name: "credentials: role without a source", arguments: ["deploy", "--alias", "dev", "--profile", "deployer"],
+            input: "a profile with `role_arn` but no `source_profile`",
+            expected: ["{home}/config:2: profile deployer has role_arn but no source_profile", "add `source_profile = PROFILE`"],
+            env: ["AWS_CONFIG_FILE": "{home}/config"], unset: noKeys,
+            setup: { try $0.home.write("config", "[profile deployer]\nrole_arn = arn:aws:iam::123456789012:role/deployer\n") }),
+        BadInput(
+            name: "credentials: credential_process fails", arguments: ["deploy", "--alias", "dev", "--profile", "helper"],
+            input: "a profile whose `credential_process` exits with status 2",
+            expected: ["credential_process of AWS profile helper: the command exited with status 2", "run it yourself to see why"],
+            env: ["AWS_CONFIG_FILE": "{home}/config"], unset: noKeys,
+            setup: { try $0.home.write("config", "[profile helper]\ncredential_process = sh -c 'exit 2'\n") }),
+        BadInput(
+            name: "credentials: SSO profile", arguments: ["deploy", "--alias", "dev", "--profile", "corp"],
+            input: "a profile that signs in with AWS SSO (`sso_session`)",
+            expected: ["{home}/config:2: profile corp signs in with AWS SSO, which lambda-deploy does not support", "aws configure export-credentials --profile corp"],
+            env: ["AWS_CONFIG_FILE": "{home}/config"], unset: noKeys,
+            setup: { try $0.home.write("config", "[profile corp]\nsso_session = corp\nsso_account_id = 123456789012\n") }),
+        BadInput(
             name: "credentials: half in the environment", arguments: ["deploy", "--alias", "dev"], input: "AWS_ACCESS_KEY_ID set, AWS_SECRET_ACCESS_KEY not",
             expected: ["incomplete AWS credentials in environment", "AWS_SECRET_ACCESS_KEY is not", "set both or neither"],
             unset: ["AWS_SECRET_ACCESS_KEY"]),

@@ -125,6 +125,42 @@ import Testing
         #expect(json["result"] as? String == "deployed")
     }
 
+    /// A profile that assumes a role (STS AssumeRole against moto) with the keys of a source
+    /// profile that gets them from a credential_process: no keys in the environment at all.
+    @Test func aRoleProfileWithAProcessSourceDeploys() throws {
+        let processSecret = "proc-secret-" + UUID().uuidString
+        try home.write("bin/creds.sh", """
+            #!/bin/sh
+            printf '{"Version": 1, "AccessKeyId": "AKIDPROCESSTESTONLY", "SecretAccessKey": "%s"}' "$SECRET_FOR_TEST"
+            """, mode: 0o755)
+        try home.write(".aws/config", """
+            [profile deployer]
+            role_arn = arn:aws:iam::123456789012:role/deployer
+            source_profile = keys
+            role_session_name = e2e
+            [profile keys]
+            credential_process = "\(home.path)/bin/creds.sh" --unused-flag
+            """)
+        var profileEnv = env
+        profileEnv["AWS_ACCESS_KEY_ID"] = nil
+        profileEnv["AWS_SECRET_ACCESS_KEY"] = nil
+        profileEnv["AWS_CONFIG_FILE"] = home.path + "/.aws/config"
+        profileEnv["SECRET_FOR_TEST"] = processSecret
+        let result = try run(toolPath, ["deploy", "--alias", "dev", "--profile", "deployer", "--json", "--verbose"], cwd: work.path, env: profileEnv)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try result.json()["result"] as? String == "deployed")
+        #expect(result.stderr.contains("AssumeRole"), "\(result.stderr)")
+        #expect(!result.output.contains(processSecret))
+
+        // A broken process stops the deploy with one error line, before any AWS call.
+        profileEnv["PATH"] = "/nonexistent"
+        try home.write(".aws/config", "[profile keys]\ncredential_process = no-such-credential-helper\n")
+        let broken = try run(toolPath, ["deploy", "--alias", "dev", "--profile", "keys"], cwd: work.path, env: profileEnv)
+        #expect(broken.status == 1)
+        let lastLine = broken.stderr.split(separator: "\n").last.map(String.init)
+        #expect(lastLine == "error: credential_process of AWS profile keys: 'no-such-credential-helper' was not found; check the command in \(home.path)/.aws/config and PATH", "\(broken.stderr)")
+    }
+
     @Test func anUnknownFunctionIsOneLineNamingItAndTheRegion() throws {
         let result = try tool(["deploy", "--alias", "dev", "--function", "no-such-function"])
         #expect(result.status == 1)

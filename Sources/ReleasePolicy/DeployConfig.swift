@@ -89,6 +89,43 @@ public struct DeployConfig: Sendable, Equatable {
         return [FunctionConfig(name: function, directory: directory, region: region, s3: s3)]
     }
 
+    /// The config as it applies to one function: with a `functions:` list, the entry named
+    /// `name` (or the only entry when `name` is nil) supplies the function, and any directory,
+    /// region, s3, branches, tags, protected and exclude of its own, each replacing the top-level
+    /// value; the result has no list. With the shorthand, `name` (a `--function` flag)
+    /// replaces `function` and everything else stays.
+    ///
+    /// Throws when the list has several entries and `name` is nil, or `name` is not in it.
+    public func selecting(function name: String?) throws(PolicyError) -> DeployConfig {
+        guard !functions.isEmpty else {
+            var selected = self
+            if let name, !name.isEmpty { selected.function = name }
+            return selected
+        }
+        let names = functions.map(\.name)
+        let entry: FunctionConfig
+        if let name, !name.isEmpty {
+            guard let found = functions.first(where: { $0.name == name }) else {
+                throw .unknownFunction(name: name, names: names)
+            }
+            entry = found
+        } else {
+            guard functions.count == 1 else { throw .functionNotChosen(names: names) }
+            entry = functions[0]
+        }
+        var selected = self
+        selected.functions = []
+        selected.function = entry.name
+        selected.directory = entry.directory ?? directory
+        selected.region = entry.region ?? region
+        selected.s3 = entry.s3 ?? s3
+        selected.branches = entry.branches ?? branches
+        selected.tags = entry.tags ?? tags
+        selected.protected = entry.protected ?? protected
+        selected.exclude = entry.exclude ?? exclude
+        return selected
+    }
+
     /// The alias a branch deploys, or nil. Exact names win over globs, then file order.
     public func alias(forBranch branch: String) -> AliasRule? {
         Self.resolve(branch, in: branches)

@@ -21,6 +21,10 @@ public enum PolicyError: Error, Equatable, Sendable, LocalizedError {
     case protectedAlias(alias: String, mappedBranches: [String], where: String)
     /// A pre-push stdin line that is not `<local ref> <local sha> <remote ref> <remote sha>`.
     case malformedPrePushLine(lineNumber: Int, line: String, problem: String)
+    /// The config lists several functions and the command was not told which one.
+    case functionNotChosen(names: [String])
+    /// `--function` names a function the config's `functions:` list does not have.
+    case unknownFunction(name: String, names: [String])
 
     public var errorDescription: String? {
         switch self {
@@ -46,6 +50,18 @@ public enum PolicyError: Error, Equatable, Sendable, LocalizedError {
             return "alias `\(alias)` is protected and this is \(place): \(how); --override-protection forces it and is recorded in the deploy record."
         case let .malformedPrePushLine(lineNumber, line, problem):
             return "pre-push input line \(lineNumber) \"\(line)\" is malformed: \(problem); git sends `<local ref> <local sha> <remote ref> <remote sha>` (is the hook called by git?)."
+        case let .functionNotChosen(names):
+            return "lambda-deploy.yml lists \(names.count) functions (\(names.joined(separator: ", "))) and a command acts on one: pass --function NAME (in CI, one `lambda-deploy ci --function NAME` per function)."
+        case let .unknownFunction(name, names):
+            return "function `\(name)` is not in the `functions:` list of lambda-deploy.yml (\(names.joined(separator: ", "))); pass one of those names or add it to the list."
+        }
+    }
+
+    /// Whether the problem is which function to act on (fixed with `--function`, not in the file).
+    public var isFunctionChoice: Bool {
+        switch self {
+        case .functionNotChosen, .unknownFunction: true
+        default: false
         }
     }
 

@@ -119,7 +119,7 @@ public final class Audit {
         if let live {
             let session = try await AWSSession.make(settings: live, configRegion: project.config.region, environment: project.environment, reporter: reporter)
             var running: Set<String> = []
-            let functions = Set(records.map(\.function)).union(project.config.function.map { [$0] } ?? [])
+            let functions = Set(records.map(\.function)).union(project.config.targets.map(\.name))
             for function in functions.sorted() {
                 let versions = Set(records.filter { $0.function == function && $0.result != .failed }.compactMap(\.version))
                 for alias in try await session.lambda.aliases(function) where versions.contains(alias.version) || alias.additionalWeights.keys.contains(where: versions.contains) {
@@ -132,7 +132,7 @@ public final class Audit {
     }
 
     public func verify(function flag: String?, aws: AWSSettings, reporter: Reporter) async throws -> VerifyReport {
-        guard let function = flag ?? project.config.function else {
+        guard let function = try flag ?? project.config.selecting(function: nil).function else {
             throw WorkflowError.missingSetting(name: "function", flag: "--function NAME", configKey: "function")
         }
         let session = try await AWSSession.make(settings: aws, configRegion: project.config.region, environment: project.environment, reporter: reporter)

@@ -104,8 +104,10 @@ public final class DeployRunner {
     let reporter: Reporter
     let recorder: Recorder
 
-    public init(environment: RunEnvironment, configPath: String?, reporter: Reporter) throws {
-        self.project = try Project(environment: environment, configPath: configPath)
+    /// `function` is the `--function` flag: with a `functions:` list it picks the entry whose
+    /// directory, region and policy apply; nil means the config's only function.
+    public init(environment: RunEnvironment, configPath: String?, function: String? = nil, reporter: Reporter) throws {
+        self.project = try Project(environment: environment, configPath: configPath, function: .one(function))
         self.reporter = reporter
         self.recorder = Recorder(project: project, reporter: reporter)
     }

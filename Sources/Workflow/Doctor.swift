@@ -27,10 +27,13 @@ public struct DoctorReport: Encodable, Sendable {
 public struct Doctor {
     let environment: RunEnvironment
     let configPath: String?
+    /// `--function`: which entry of a `functions:` list to check.
+    let function: String?
 
-    public init(environment: RunEnvironment, configPath: String?) {
+    public init(environment: RunEnvironment, configPath: String?, function: String? = nil) {
         self.environment = environment
         self.configPath = configPath
+        self.function = function
     }
 
     static func message(_ error: any Error) -> String {
@@ -41,9 +44,12 @@ public struct Doctor {
         var checks: [DoctorReport.Check] = []
         let runner: DeployRunner
         do {
-            runner = try DeployRunner(environment: environment, configPath: configPath, reporter: .silent)
+            runner = try DeployRunner(environment: environment, configPath: configPath, function: function, reporter: .silent)
             let project = runner.project
             checks.append(.init(name: "config", ok: true, detail: project.configPath.map { "\($0) is valid" } ?? "no lambda-deploy.yml: defaults apply", fix: nil))
+        } catch let error as PolicyError where error.isFunctionChoice {
+            checks.append(.init(name: "config", ok: false, detail: Self.message(error), fix: "lambda-deploy doctor --function NAME"))
+            return DoctorReport(checks: checks)
         } catch {
             checks.append(.init(name: "config", ok: false, detail: Self.message(error), fix: "edit lambda-deploy.yml as the message says (format: README, Configuration)"))
             return DoctorReport(checks: checks)

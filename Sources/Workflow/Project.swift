@@ -2,12 +2,22 @@ import Foundation
 public import ReleasePolicy
 public import DeployLedger
 
+/// Which function of the config a command acts on.
+public enum FunctionChoice: Sendable {
+    /// The config as written (history, show, notes, hook set-up read across functions).
+    case all
+    /// One function: the `--function` flag when given, else the config's only one (see
+    /// `DeployConfig.selecting(function:)`).
+    case one(String?)
+}
+
 /// The repository, its config file and the CI context, read once per command.
 ///
 /// The config is looked up in the current directory, then at the repository root; relative
 /// paths in it (`directory`) are relative to the file. Without a file the defaults apply.
 public final class Project {
     public let environment: RunEnvironment
+    /// The config, narrowed to one function when the command asked for one.
     public let config: DeployConfig
     /// The config file that was read, or nil when the defaults are in force.
     public let configPath: String?
@@ -18,7 +28,7 @@ public final class Project {
 
     public static let configFileName = "lambda-deploy.yml"
 
-    public init(environment: RunEnvironment, configPath explicitPath: String? = nil) throws {
+    public init(environment: RunEnvironment, configPath explicitPath: String? = nil, function choice: FunctionChoice = .all) throws {
         self.environment = environment
         self.repository = try GitRepository.discover(from: environment.currentDirectory)
         self.ci = CIEnvironmentReader(environment: environment.variables).read()
@@ -48,11 +58,20 @@ public final class Project {
             guard let text = String(data: data, encoding: .utf8) else {
                 throw WorkflowError.configUnreadable(path: found, reason: "it is not UTF-8 text; save it as UTF-8")
             }
-            self.config = try DeployConfig.parse(yaml: text, file: found)
+            let parsed = try DeployConfig.parse(yaml: text, file: found)
+            if case let .one(name) = choice {
+                self.config = try parsed.selecting(function: name)
+            } else {
+                self.config = parsed
+            }
             self.configPath = found
             self.root = (found as NSString).deletingLastPathComponent
         } else {
-            self.config = DeployConfig.default
+            if case let .one(name) = choice {
+                self.config = try DeployConfig.default.selecting(function: name)
+            } else {
+                self.config = DeployConfig.default
+            }
             self.configPath = nil
             self.root = repository?.workdir.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
                 ?? environment.currentDirectory

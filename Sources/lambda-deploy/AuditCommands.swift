@@ -118,7 +118,7 @@ struct VerifyCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
     var function: String?
 
     @OptionGroup var aws: AWSOptions

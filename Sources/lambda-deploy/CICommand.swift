@@ -24,7 +24,8 @@ struct CICommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
-            let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+            let runner = try DeployRunner(
+                environment: .current(), configPath: project.config, function: ship.function, reporter: reporter(project))
             let decision = runner.decide()
             guard decision.shouldDeploy, let alias = decision.alias else {
                 if project.json { printJSON(decision) } else { print("skip: \(decision.reason)") }
@@ -49,11 +50,15 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
+    @Option(help: ArgumentHelp("With a `functions:` list: the function whose branch mapping decides.", valueName: "NAME"))
+    var function: String?
+
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
         try reportingErrors(json: project.json) {
-            let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+            let runner = try DeployRunner(
+                environment: .current(), configPath: project.config, function: function, reporter: reporter(project))
             let decision = runner.decide()
             if project.json {
                 printJSON(decision)

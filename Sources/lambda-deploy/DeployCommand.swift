@@ -4,7 +4,7 @@ import Workflow
 
 /// Options shared by `deploy` and `ci`: what to ship and how.
 struct ShipOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Lambda function name (else config `function`).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Lambda function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
     var function: String?
 
     @Option(name: .customLong("dir"), help: ArgumentHelp("The function's directory (else config `directory`).", valueName: "DIR"))
@@ -72,7 +72,8 @@ struct DeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
-            let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+            let runner = try DeployRunner(
+                environment: .current(), configPath: project.config, function: ship.function, reporter: reporter(project))
             let report = try await runner.run(ship.request(alias: alias, trigger: .manual, aws: aws))
             render(report, json: project.json)
             if let pending = report.recordProblem { throw pending }

@@ -25,7 +25,7 @@ struct PromoteCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Alias to move.", valueName: "ALIAS"))
     var to: String
 
-    @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
     var function: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Send PERCENT of the target's traffic to the promoted version (0 < PERCENT < 100).", valueName: "PERCENT"))
@@ -57,7 +57,8 @@ struct PromoteCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
-            let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+            let runner = try DeployRunner(
+                environment: .current(), configPath: project.config, function: function, reporter: reporter(project))
             var request = PromoteRequest(to: to, aws: aws.settings)
             request.from = from
             request.function = function
@@ -96,7 +97,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Version to go back to (default: the one before the latest move).", valueName: "VERSION"))
     var to: String?
 
-    @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
     var function: String?
 
     @OptionGroup var move: MoveOptions
@@ -106,7 +107,8 @@ struct RollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
-            let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+            let runner = try DeployRunner(
+                environment: .current(), configPath: project.config, function: function, reporter: reporter(project))
             var request = RollbackRequest(alias: alias, aws: aws.settings)
             request.toVersion = to
             request.function = function

@@ -108,7 +108,7 @@ struct GatewayCommand: AsyncParsableCommand {
                 Example:
                   lambda-deploy gateway setup --api pr-api --aliases dev,prod --method POST --path /
                 """)
-        @Option(help: ArgumentHelp("Function name (else config `function`).", valueName: "NAME"))
+        @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
         var function: String?
         @Option(help: ArgumentHelp("REST API name (else gateway.api, else FUNCTION-api).", valueName: "NAME"))
         var api: String?
@@ -123,7 +123,8 @@ struct GatewayCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors(json: project.json) {
-                let runner = try DeployRunner(environment: .current(), configPath: project.config, reporter: reporter(project))
+                let runner = try DeployRunner(
+                    environment: .current(), configPath: project.config, function: function, reporter: reporter(project))
                 var request = GatewayRequest(aws: aws.settings)
                 request.function = function
                 request.api = api
@@ -143,12 +144,14 @@ struct DoctorCommand: AsyncParsableCommand {
         abstract: "Check the whole set-up in one screen, with the command that fixes each problem.",
         discussion: "Config, credentials, the function and its aliases, gateway stages and permissions, the notes ref locally and on the remote, the hook."
     )
+    @Option(help: ArgumentHelp("Function to check (else config `function`, or the only entry of `functions:`).", valueName: "NAME"))
+    var function: String?
     @OptionGroup var aws: AWSOptions
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
-            let report = await Doctor(environment: .current(), configPath: project.config).run(aws: aws.settings)
+            let report = await Doctor(environment: .current(), configPath: project.config, function: function).run(aws: aws.settings)
             if project.json { printJSON(report) } else { for line in report.lines { print(line) } }
             if !report.healthy { throw ExitCode(ExitStatus.failure) }
         }

@@ -125,6 +125,35 @@ import Testing
         #expect(json["result"] as? String == "deployed")
     }
 
+    /// With a `functions:` list, `--function` picks the entry, and its directory is what ships.
+    @Test func aFunctionsListDeploysTheChosenEntryFromItsDirectory() throws {
+        let second = uniqueName("pr2")
+        try createFunction(second, endpoint: endpoint)
+        try work.write("other/app.py", "def handler(event, context):\n    return {'statusCode': 200, 'body': 'other'}\n")
+        try work.write("lambda-deploy.yml", """
+            region: us-east-1
+            functions:
+              - name: \(function)
+                directory: src
+              - name: \(second)
+                directory: other
+            """)
+        let unchosen = try tool(["deploy", "--alias", "dev"])
+        #expect(unchosen.status == 1)
+        #expect(unchosen.stderr == "error: lambda-deploy.yml lists 2 functions (\(function), \(second)) and a command acts on one: pass --function NAME (in CI, one `lambda-deploy ci --function NAME` per function).\n")
+
+        let chosen = try tool(["deploy", "--alias", "dev", "--function", second, "--json"])
+        #expect(chosen.status == 0, "\(chosen.output)")
+        let json = try chosen.json()
+        #expect(json["function"] as? String == second)
+        let packaged = try tool(["package", "other", "--json", "--output", work.path + "/other.zip"]).json()
+        #expect(json["codeSha256"] as? String == packaged["codeSha256"] as? String)
+
+        let unknown = try tool(["deploy", "--alias", "dev", "--function", "nope"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("`nope` is not in the `functions:` list"))
+    }
+
     /// A profile that assumes a role (STS AssumeRole against moto) with the keys of a source
     /// profile that gets them from a credential_process: no keys in the environment at all.
     @Test func aRoleProfileWithAProcessSourceDeploys() throws {

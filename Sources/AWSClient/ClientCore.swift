@@ -26,6 +26,8 @@ struct AWSOperation: Sendable {
     /// Retry ResourceConflictException ("an update is in progress") with waits, bounded by the budget.
     var retryConflicts = false
     var isUpload = false
+    /// For uploads: told how much of the body each attempt has sent.
+    var progress: UploadProgress?
     /// STS AssumeRoleWithWebIdentity is called without credentials.
     var signed = true
     /// For S3 virtual-hosted style: the host prefix (`bucket.`) when not using a custom endpoint.
@@ -83,6 +85,7 @@ struct ClientCore: Sendable {
                     request, credentials: configuration.credentials, region: configuration.endpoints.signingRegion(for: operation.service),
                     service: operation.service.rawValue, date: configuration.date())
             }
+            request.progress = operation.progress
             let sent = clock.now()
             let outcome: Result<HTTPResponse, TransportFailure>
             do {

@@ -1,5 +1,9 @@
 public import Foundation
 
+/// Reports an upload's progress: request body bytes sent so far, and in all (called often, from
+/// the transport's own thread).
+public typealias UploadProgress = @Sendable (_ sent: Int64, _ total: Int64) -> Void
+
 /// An HTTP request as the AWS layer builds it: already percent-encoded URL, ordered headers, whole body.
 ///
 /// Headers keep their order and duplicates because SigV4 joins repeated header values in order.
@@ -10,6 +14,8 @@ public struct HTTPRequest: Sendable {
     public var body: Data
     /// How long one attempt may take before the transport gives up (`nil`: the transport's default).
     public var timeout: Duration?
+    /// Told how much of the body has been sent (uploads); a retry starts again from zero.
+    public var progress: UploadProgress?
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data = Data(),

@@ -118,7 +118,9 @@ public final class LambdaClient: Sendable {
 
     /// Uploads a zip directly (body `{"ZipFile": base64}`); the request must stay under
     /// `maxDirectUploadRequestBytes`. `revisionId` makes it fail if `$LATEST` changed meanwhile.
-    public func updateFunctionCode(_ function: String, zipFile: Data, revisionId: String? = nil) async throws -> FunctionConfiguration {
+    public func updateFunctionCode(
+        _ function: String, zipFile: Data, revisionId: String? = nil, progress: UploadProgress? = nil
+    ) async throws -> FunctionConfiguration {
         // Built by hand: JSONEncoder would copy a 70 MB string several times.
         var body = Data(#"{"ZipFile":""#.utf8)
         body.append(zipFile.base64EncodedData())
@@ -128,6 +130,7 @@ public final class LambdaClient: Sendable {
         var operation = operation(
             "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: true)
         operation.isUpload = true
+        operation.progress = progress
         return try await call(operation, as: FunctionConfiguration.self)
     }
 

@@ -30,23 +30,28 @@ public final class S3Client: Sendable {
     }
 
     /// Uploads an object in one PUT (S3 accepts up to 5 GB that way; Lambda packages are at most 250 MB unzipped).
-    public func putObject(bucket: String, key: String, data: Data, contentType: String = "application/zip") async throws {
+    public func putObject(
+        bucket: String, key: String, data: Data, contentType: String = "application/zip", progress: UploadProgress? = nil
+    ) async throws {
         var operation = operation("PutObject", "PUT", bucket: bucket, key: key, resource: "object s3://\(bucket)/\(key)")
         operation.body = data
         operation.headers = [("Content-Type", contentType)]
         operation.isUpload = true
+        operation.progress = progress
         _ = try await core.send(operation)
     }
 
     /// Uploads a file (read once, memory-mapped when possible).
-    public func putObject(bucket: String, key: String, fileURL: URL, contentType: String = "application/zip") async throws {
+    public func putObject(
+        bucket: String, key: String, fileURL: URL, contentType: String = "application/zip", progress: UploadProgress? = nil
+    ) async throws {
         let data: Data
         do {
             data = try Data(contentsOf: fileURL, options: .mappedIfSafe)
         } catch {
             throw AWSError.unreadableFile(path: fileURL.path, problem: "cannot read the file to upload (\(error.localizedDescription))")
         }
-        try await putObject(bucket: bucket, key: key, data: data, contentType: contentType)
+        try await putObject(bucket: bucket, key: key, data: data, contentType: contentType, progress: progress)
     }
 
     /// Creates a bucket in the client's region; an existing bucket we own counts as success.

@@ -5,8 +5,12 @@ import Foundation
 #endif
 
 /// `HTTPTransport` over URLSession: one session, no cookies, no cache, per-request timeout.
+///
+/// Tasks report to a session delegate (`TaskRouter`) rather than to completion handlers: Linux's
+/// URLSession only tells a delegate how much of a body it has sent, and uploads show that.
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
+    private let router = TaskRouter()
 
     public init() {
         let configuration = URLSessionConfiguration.ephemeral
@@ -16,7 +20,7 @@ public final class URLSessionTransport: HTTPTransport {
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.timeoutIntervalForRequest = 30
         configuration.timeoutIntervalForResource = 3600
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: router, delegateQueue: nil)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -34,7 +38,7 @@ public final class URLSessionTransport: HTTPTransport {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await perform(urlRequest)
+            (data, response) = try await perform(urlRequest, progress: request.progress)
         } catch let error as URLError where error.code == .cancelled && Task.isCancelled {
             throw CancellationError()
         } catch let error as URLError {
@@ -58,21 +62,14 @@ public final class URLSessionTransport: HTTPTransport {
     ///
     /// Not `session.data(for:)`: on Linux (swift-corelibs-foundation) a task cancelled while that
     /// call is in flight sometimes never resumes, so a deploy whose concurrent read failed (the
-    /// other read is then cancelled) hung forever. A completion handler always runs, with
+    /// other read is then cancelled) hung forever. The delegate always hears of the end, with
     /// `URLError.cancelled` after `cancel()`.
-    private func perform(_ request: URLRequest) async throws -> (Data, URLResponse) {
+    private func perform(_ request: URLRequest, progress: UploadProgress?) async throws -> (Data, URLResponse) {
         let handle = DataTaskHandle()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let task = session.dataTask(with: request) { data, response, error in
-                    if let error {
-                        continuation.resume(throwing: error)
-                    } else if let response {
-                        continuation.resume(returning: (data ?? Data(), response))
-                    } else {
-                        continuation.resume(throwing: URLError(.badServerResponse))
-                    }
-                }
+                let task = session.dataTask(with: request)
+                router.register(task, TaskRouter.Pending(continuation: continuation, progress: progress))
                 handle.start(task)
             }
         } onCancel: {
@@ -112,5 +109,47 @@ private final class DataTaskHandle: @unchecked Sendable {
         let task = self.task
         lock.unlock()
         task?.cancel()
+    }
+}
+
+/// The session delegate: collects each task's answer and resumes its caller when it ends.
+///
+/// The session calls it on its own serial queue; `register` runs on the caller's thread before
+/// the task is resumed, so the lock only guards the table against those two.
+private final class TaskRouter: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    struct Pending {
+        let continuation: CheckedContinuation<(Data, URLResponse), any Error>
+        let progress: UploadProgress?
+        var body = Data()
+    }
+
+    private let lock = NSLock()
+    private var pending: [Int: Pending] = [:]
+
+    func register(_ task: URLSessionTask, _ entry: Pending) {
+        lock.withLock { pending[task.taskIdentifier] = entry }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, didSendBodyData bytesSent: Int64, totalBytesSent: Int64,
+        totalBytesExpectedToSend: Int64
+    ) {
+        let progress = lock.withLock { pending[task.taskIdentifier]?.progress }
+        progress?(totalBytesSent, totalBytesExpectedToSend)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        lock.withLock { pending[dataTask.taskIdentifier]?.body.append(data) }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let entry = lock.withLock({ pending.removeValue(forKey: task.taskIdentifier) }) else { return }
+        if let error {
+            entry.continuation.resume(throwing: error)
+        } else if let response = task.response {
+            entry.continuation.resume(returning: (entry.body, response))
+        } else {
+            entry.continuation.resume(throwing: URLError(.badServerResponse))
+        }
     }
 }

@@ -69,8 +69,8 @@ struct LambdaAdapter: LambdaOperations {
         try await client.getAlias(function, name: name).map(AliasState.init)
     }
 
-    func uploadZip(_ function: String, zip: Data) async throws -> FunctionState {
-        FunctionState(try await client.updateFunctionCode(function, zipFile: zip, revisionId: nil))
+    func uploadZip(_ function: String, zip: Data, progress: UploadProgress?) async throws -> FunctionState {
+        FunctionState(try await client.updateFunctionCode(function, zipFile: zip, revisionId: nil, progress: progress))
     }
 
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState {
@@ -118,7 +118,7 @@ struct S3Adapter: ObjectStore {
         try await client.objectExists(bucket: bucket, key: key)
     }
 
-    func put(bucket: String, key: String, file: URL, progress: (@Sendable (Int64, Int64) -> Void)?) async throws {
-        try await client.putObject(bucket: bucket, key: key, fileURL: file)
+    func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws {
+        try await client.putObject(bucket: bucket, key: key, fileURL: file, progress: progress)
     }
 }

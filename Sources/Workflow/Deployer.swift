@@ -335,8 +335,8 @@ public struct Deployer: Sendable {
     private func uploadCode(_ code: PackagedCode, target: Target) async throws -> (kind: DeployOutcome.Upload, bytes: Int64) {
         if Self.directRequestBytes(zipBytes: code.bytes) <= Self.directUploadLimit {
             let data = try Data(contentsOf: URL(fileURLWithPath: code.zipPath), options: .alwaysMapped)
-            _ = try await reporter.during("uploading \(formatBytes(code.bytes)) to \(target.function)") {
-                try await lambda.uploadZip(target.function, zip: data)
+            _ = try await reporter.transfer("uploading \(formatBytes(code.bytes)) to \(target.function)", bytes: code.bytes) { progress in
+                try await lambda.uploadZip(target.function, zip: data, progress: progress)
             }
             return (.zip, code.bytes)
         }
@@ -349,8 +349,8 @@ public struct Deployer: Sendable {
         if try await objectStore.exists(bucket: bucket, key: key) {
             reporter.step("s3://\(bucket)/\(key) already holds this package: not uploading it again")
         } else {
-            try await reporter.during("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)") {
-                try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: nil)
+            try await reporter.transfer("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)", bytes: code.bytes) { progress in
+                try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: progress)
             }
             kind = .s3
             sent = code.bytes

@@ -1,4 +1,5 @@
 public import Foundation
+public import AWSClient
 
 /// One version (or `$LATEST`) of a function, as far as the workflow cares.
 public struct FunctionState: Sendable, Equatable {
@@ -64,7 +65,8 @@ public protocol LambdaOperations: Sendable {
     func function(_ name: String, qualifier: String?) async throws -> FunctionState
     /// nil when the alias does not exist.
     func alias(_ function: String, name: String) async throws -> AliasState?
-    func uploadZip(_ function: String, zip: Data) async throws -> FunctionState
+    /// `progress` hears how much of the request has been sent (nil: nobody is listening).
+    func uploadZip(_ function: String, zip: Data, progress: UploadProgress?) async throws -> FunctionState
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState
     /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
     func waitUntilUpdated(_ function: String) async throws -> FunctionState
@@ -83,7 +85,7 @@ public protocol LambdaOperations: Sendable {
 /// The S3 calls of the large-package path.
 public protocol ObjectStore: Sendable {
     func exists(bucket: String, key: String) async throws -> Bool
-    func put(bucket: String, key: String, file: URL, progress: (@Sendable (Int64, Int64) -> Void)?) async throws
+    func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws
 }
 
 extension FunctionState {

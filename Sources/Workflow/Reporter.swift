@@ -1,3 +1,4 @@
+public import AWSClient
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -49,6 +50,50 @@ public struct Reporter: Sendable {
         return try await body()
     }
 
+    /// Runs an upload of a `bytes`-byte package, handing `body` the progress callback to pass to
+    /// the AWS call. In a terminal one line shows a bar, the share sent and the elapsed time; in
+    /// CI logs an upload of 10 MB or more gets one plain line at each quarter (smaller ones only
+    /// the label), never a line that rewrites itself.
+    public func transfer<T>(_ label: String, bytes: Int64, _ body: (UploadProgress?) async throws -> T) async rethrows -> T {
+        let state = TransferState()
+        let update: UploadProgress = { sent, total in state.update(sent: sent, total: total) }
+        guard isTerminal, !quiet, !verbose else {
+            step(label)
+            guard !quiet, bytes >= Self.quarterLinesFrom else { return try await body(nil) }
+            let write = self.write
+            return try await body { sent, total in
+                update(sent, total)
+                for quarter in state.quartersReached() { write("\(label): \(quarter * 25)% sent") }
+            }
+        }
+        let started = ContinuousClock.now
+        let ticker = Task {
+            while !Task.isCancelled {
+                let line = Self.progressLine(label, fraction: state.fraction, elapsed: ContinuousClock.now - started)
+                FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        defer {
+            ticker.cancel()
+            FileHandle.standardError.write(Data("\r\(label) done in \(Self.seconds(ContinuousClock.now - started))\u{1B}[K\n".utf8))
+        }
+        return try await body(update)
+    }
+
+    /// Uploads from this size on get quarter lines in CI logs.
+    static let quarterLinesFrom: Int64 = 10_000_000
+
+    /// `label [#####---------------]  25%  3.2 s`; without a fraction yet, the label and the time.
+    static func progressLine(_ label: String, fraction: Double?, elapsed: Duration, width: Int = 20) -> String {
+        guard let fraction else { return "\(label) \(seconds(elapsed))" }
+        let clamped = min(1, max(0, fraction))
+        let filled = Int((clamped * Double(width)).rounded(.down))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let percent = String(format: "%3d%%", Int((clamped * 100).rounded(.down)))
+        return "\(label) [\(bar)] \(percent)  \(seconds(elapsed))"
+    }
+
     static func seconds(_ duration: Duration) -> String {
         let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return String(format: "%.1f s", value)
@@ -59,4 +104,36 @@ public struct Reporter: Sendable {
     public func step(_ line: String) { if !quiet { write(line) } }
     public func warning(_ line: String) { write("warning: " + line) }
     public func debug(_ line: String) { if verbose { write(line) } }
+}
+
+/// How far an upload is, written by the transport's thread and read by the line that shows it.
+final class TransferState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sent: Int64 = 0
+    private var total: Int64 = 0
+    private var quartersShown = 0
+
+    func update(sent: Int64, total: Int64) {
+        lock.withLock {
+            // A retry starts again from zero: show that attempt, but never repeat a quarter line.
+            self.sent = sent
+            self.total = total
+        }
+    }
+
+    /// The share sent, once the total is known.
+    var fraction: Double? {
+        lock.withLock { total > 0 ? Double(sent) / Double(total) : nil }
+    }
+
+    /// The quarters (1 to 4) reached since the last call, each reported once per upload.
+    func quartersReached() -> [Int] {
+        lock.withLock {
+            guard total > 0 else { return [] }
+            let reached = Int(min(4, sent * 4 / total))
+            guard reached > quartersShown else { return [] }
+            defer { quartersShown = reached }
+            return Array((quartersShown + 1)...reached)
+        }
+    }
 }

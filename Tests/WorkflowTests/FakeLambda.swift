@@ -56,8 +56,11 @@ actor FakeLambda: LambdaOperations {
         return aliases[name]
     }
 
-    func uploadZip(_ function: String, zip: Data) async throws -> FunctionState {
+    func uploadZip(_ function: String, zip: Data, progress: (@Sendable (Int64, Int64) -> Void)?) async throws -> FunctionState {
         calls.append("upload")
+        // As a transport would: the request body is sent in pieces, then in full.
+        let total = Int64(zip.count)
+        for quarter in 1...4 { progress?(total * Int64(quarter) / 4, total) }
         latestCode = String(decoding: zip, as: UTF8.self)
         return FunctionState(version: "$LATEST", codeSha256: latestCode, lastUpdateStatus: "InProgress")
     }

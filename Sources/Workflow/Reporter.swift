@@ -35,19 +35,7 @@ public struct Reporter: Sendable {
             step(label)
             return try await body()
         }
-        let started = ContinuousClock.now
-        let ticker = Task {
-            while !Task.isCancelled {
-                let elapsed = ContinuousClock.now - started
-                FileHandle.standardError.write(Data("\r\(label) \(Self.seconds(elapsed))".utf8))
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        defer {
-            ticker.cancel()
-            FileHandle.standardError.write(Data("\r\(label) done in \(Self.seconds(ContinuousClock.now - started))\u{1B}[K\n".utf8))
-        }
-        return try await body()
+        return try await withLiveLine(label, { elapsed in "\(label) \(Self.seconds(elapsed))" }, body)
     }
 
     /// Runs an upload of a `bytes`-byte package, handing `body` the progress callback to pass to
@@ -66,11 +54,22 @@ public struct Reporter: Sendable {
                 for quarter in state.quartersReached() { write("\(label): \(quarter * 25)% sent") }
             }
         }
+        return try await withLiveLine(label, { elapsed in
+            Self.progressLine(label, fraction: state.fraction, elapsed: elapsed) + "\u{1B}[K"
+        }) {
+            try await body(update)
+        }
+    }
+
+    /// Runs `body` while a terminal line, redrawn every 200 ms from the elapsed time, says how it
+    /// goes; at the end the line becomes "`label` done in N s".
+    private func withLiveLine<T>(
+        _ label: String, _ line: @escaping @Sendable (Duration) -> String, _ body: () async throws -> T
+    ) async rethrows -> T {
         let started = ContinuousClock.now
         let ticker = Task {
             while !Task.isCancelled {
-                let line = Self.progressLine(label, fraction: state.fraction, elapsed: ContinuousClock.now - started)
-                FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+                FileHandle.standardError.write(Data("\r\(line(ContinuousClock.now - started))".utf8))
                 try? await Task.sleep(for: .milliseconds(200))
             }
         }
@@ -78,7 +77,7 @@ public struct Reporter: Sendable {
             ticker.cancel()
             FileHandle.standardError.write(Data("\r\(label) done in \(Self.seconds(ContinuousClock.now - started))\u{1B}[K\n".utf8))
         }
-        return try await body(update)
+        return try await body()
     }
 
     /// Uploads from this size on get quarter lines in CI logs.

@@ -168,6 +168,9 @@ public struct SharedConfigFiles: Sendable {
     let credentialsDisplay: String
     let configDisplay: String
     let files: any FileReading
+    /// Each file read and parsed once: resolving a profile (its role, its source, their keys)
+    /// looks sections up many times.
+    private let parsed = ParsedFiles()
 
     public init(environment: [String: String], files: any FileReading = LocalFileReader()) {
         func value(_ name: String) -> String? {
@@ -193,8 +196,7 @@ public struct SharedConfigFiles: Sendable {
 
     /// A profile's section from one file, or nil when the file or section is absent.
     private func section(of name: String, in path: String?, isConfig: Bool) throws -> INISection? {
-        guard let path, let text = try files.contents(ofFile: path) else { return nil }
-        let sections = try INIFile.parse(text, path: path)
+        guard let path, let sections = try parsed.sections(of: path, from: files) else { return nil }
         let wanted = isConfig && name != "default" ? "profile \(name)" : name
         return sections.last { $0.name == wanted }
             ?? (isConfig && name == "default" ? sections.last { $0.name == "profile default" } : nil)
@@ -258,6 +260,20 @@ public struct SharedConfigFiles: Sendable {
             }
         }
         return nil
+    }
+}
+
+/// The sections of each shared file, read and parsed on first use (nil: no such file).
+private final class ParsedFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byPath: [String: [INISection]?] = [:]
+
+    func sections(of path: String, from files: any FileReading) throws -> [INISection]? {
+        if let known = lock.withLock({ byPath[path] }) { return known }
+        // A file that fails to read or parse is not remembered: every lookup reports the error.
+        let sections = try files.contents(ofFile: path).map { try INIFile.parse($0, path: path) }
+        lock.withLock { byPath[path] = .some(sections) }
+        return sections
     }
 }
 

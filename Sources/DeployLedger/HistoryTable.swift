@@ -56,8 +56,7 @@ struct HistoryTable {
         let tree = GitObject(rawTree, repository: repository)
         let top = git_tree_entrycount(tree.pointer)
         let notes = estimatedNotes(tree)
-        let workers = notes >= threshold && top > 1
-            ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, top)) : 1
+        let workers = readerThreads(for: notes, parallelFrom: threshold, ranges: top)
         let chunks = (0..<workers).map { _ in Chunk() }
         let ranges = (0..<workers).map { w in (w * top / workers)..<((w + 1) * top / workers) }
         if workers == 1 {
@@ -291,7 +290,7 @@ struct HistoryTable {
             base.storeBytes(of: 0x5B, as: UInt8.self)  // [
             (base + size - 1).storeBytes(of: 0x5D, as: UInt8.self)  // ]
             let target = OutputBytes(base: base)
-            let workers = keys.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
+            let workers = readerThreads(for: keys.count, parallelFrom: threshold)
             if workers == 1 {
                 Self.fill(target, keys[...], starts: offsets, chunks: chunks)
             } else {
@@ -452,6 +451,13 @@ final class ByteArena: @unchecked Sendable {
     func copy() -> [UInt8] {
         withExtendedLifetime(self) { Array(all) }
     }
+}
+
+/// How many threads read (or print) `count` records: one below `threshold`, else one per core up
+/// to four (more only contend on libgit2's pack locks), and never more than `ranges` pieces of work.
+func readerThreads(for count: Int, parallelFrom threshold: Int, ranges: Int = .max) -> Int {
+    guard count >= threshold, ranges > 1 else { return 1 }
+    return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, ranges))
 }
 
 /// One error slot per worker thread; each worker writes only its own slot.

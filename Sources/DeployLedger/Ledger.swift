@@ -159,7 +159,7 @@ public struct Ledger {
     /// bulk of the work. Each thread opens its own repository handle (libgit2 handles are not
     /// shared between threads).
     private func readChunks(_ notesList: [NotePair], parallelFrom threshold: Int) throws -> [ParsedChunk] {
-        let workers = notesList.count >= threshold ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) : 1
+        let workers = readerThreads(for: notesList.count, parallelFrom: threshold)
         if workers == 1 {
             return [try Self.parseChunk(notesList[...], repository: repository)]
         }

@@ -330,11 +330,11 @@ extension Node {
     }
 }
 
-/// "Did you mean" suggestions for unknown keys.
-enum Suggest {
+/// "Did you mean" suggestions for unknown keys (and, in the executable, misspelt options).
+public enum Suggest {
     /// The known word closest to `word` by edit distance (case-insensitive), when close enough
     /// to be a plausible typo: at most a third of the word's length, and at least 1.
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    public static func closest(to word: String, in candidates: [String]) -> String? {
         let lower = Array(word.lowercased())
         var best: (String, Int)?
         for candidate in candidates {

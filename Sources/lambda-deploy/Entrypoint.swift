@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReleasePolicy
 import Workflow
 
 struct LambdaDeploy: AsyncParsableCommand {
@@ -72,8 +73,46 @@ enum Entrypoint {
             startup?.finish()
         } catch {
             startup?.finish()  // before exit: see GitLibraryStart
+            if LambdaDeploy.exitCode(for: error) == .validationFailure {
+                printError(usageLine(for: error, arguments: arguments))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
             LambdaDeploy.exit(withError: error)
         }
+    }
+
+    /// A usage error as one line: ArgumentParser's message (without its usage block), the
+    /// option the user probably meant when a required one is missing because it was misspelt,
+    /// and where the help is.
+    static func usageLine(for error: any Error, arguments: [String]) -> String {
+        var message = LambdaDeploy.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "bad usage"
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        if let missing = missingOption(in: message),
+           let typo = arguments.first(where: { $0.hasPrefix("--") && $0 != missing && Suggest.closest(to: $0, in: [missing]) != nil }) {
+            message = "unknown option '\(typo)'; did you mean '\(missing)'?"
+        }
+        let path = (["lambda-deploy"] + commandPath(arguments)).joined(separator: " ")
+        return "error: \(message) (see `\(path) --help`)"
+    }
+
+    /// `--alias` from "Missing expected argument '--alias <ALIAS>'".
+    private static func missingOption(in message: String) -> String? {
+        guard message.hasPrefix("Missing expected argument '--"),
+              let name = message.dropFirst("Missing expected argument '".count).split(whereSeparator: { $0 == " " || $0 == "'" }).first
+        else { return nil }
+        return String(name)
+    }
+
+    /// The subcommand words at the start of `arguments` (`hook install`, `deploy`).
+    private static func commandPath(_ arguments: [String]) -> [String] {
+        var path: [String] = []
+        var commands = LambdaDeploy.configuration.subcommands
+        for word in arguments {
+            guard let command = commands.first(where: { $0.configuration.commandName == word }) else { break }
+            path.append(word)
+            commands = command.configuration.subcommands
+        }
+        return path
     }
 
     /// Runs an async command on the global executor and blocks the main thread until it is done.

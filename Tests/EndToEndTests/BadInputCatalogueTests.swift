@@ -32,6 +32,9 @@ import Testing
         if let exit = input.exit { #expect(result.status == exit, "\(transcript)") }
         let lines = result.stderr.split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
         #expect(!lines.isEmpty && lines.count <= 3, "stderr must be one short error, at most 3 lines\n\(transcript)")
+        if result.status == 64 {
+            #expect(lines.count == 1 && lines[0].hasPrefix("error: "), "a usage error is one `error:` line\n\(transcript)")
+        }
         for expected in input.expectedMessage(asRoot: Scene.isRoot) {
             #expect(result.stderr.contains(scene.expand(expected)), "missing \"\(scene.expand(expected))\"\n\(transcript)")
         }
@@ -334,6 +337,12 @@ extension BadInput {
             name: "cli: unknown flag", arguments: ["deploy", "--alias", "dev", "--frobnicate"], input: "`deploy --frobnicate`",
             expected: ["Unknown option '--frobnicate'", "lambda-deploy deploy --help"], exit: 64),
         BadInput(
+            name: "cli: required option misspelt", arguments: ["deploy", "--alais", "dev"], input: "`deploy --alais dev`",
+            expected: ["unknown option '--alais'; did you mean '--alias'?", "see `lambda-deploy deploy --help`"], exit: 64),
+        BadInput(
+            name: "cli: option value missing", arguments: ["gateway", "setup", "--aliases"], input: "`gateway setup --aliases` with no list",
+            expected: ["Missing value for '--aliases <LIST>'", "see `lambda-deploy gateway setup --help`"], exit: 64),
+        BadInput(
             name: "history: --since garbage", arguments: ["history", "--since", "garbage"], input: "`--since garbage`",
             expected: ["cannot read --since 'garbage'", "use a date like 2026-11-01"], exit: 64),
         BadInput(
@@ -404,8 +413,9 @@ extension BadInput {
             (the notes ref and the hooks directory). This page is generated from that table:
             `LAMBDA_DEPLOY_UPDATE_DOCS=1 swift test --filter BadInputCatalogue` rewrites it.
 
-            Exit codes: 1 for a failure, 64 for bad usage (caught before anything runs). `{work}` is the
-            repository, `{home}` the user's home and `{function}` the function name in the test.
+            Exit codes: 1 for a failure, 64 for bad usage (caught before anything runs; always one `error:`
+            line ending with the command's `--help`). `{work}` is the repository, `{home}` the user's home
+            and `{function}` the function name in the test.
 
             About unreadable files: the tests may run as root, where `chmod 000` does not stop reads. As
             root the two "unreadable" cases use a FIFO instead (a FIFO where the directory should be; a

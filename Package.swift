@@ -25,24 +25,27 @@ let package = Package(
         .systemLibrary(name: "CLibgit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
         // MARK: Leaf helpers
+        /// Values from outside, checked and shown safely: git and Lambda names, display escaping,
+        /// URL userinfo masking, and the one redactor every output goes through. Pure.
+        .target(name: "Safety", swiftSettings: swiftSettings),
         /// SHA-256 and HMAC over libcrypto, shared by the packager (CodeSha256) and the signer.
         .target(name: "Digest", dependencies: ["CLibcrypto"], swiftSettings: swiftSettings),
 
         // MARK: The four middle modules (they do not import each other)
         /// Directory walk, .lambdaignore rules, the deterministic zip writer and its entry cache.
-        .target(name: "Packaging", dependencies: ["CLibdeflate", "Digest"], swiftSettings: swiftSettings),
+        .target(name: "Packaging", dependencies: ["CLibdeflate", "Digest", "Safety"], swiftSettings: swiftSettings),
         /// SigV4, credentials, HTTP transport with retries, and the Lambda/S3/STS/API Gateway calls.
-        .target(name: "AWSClient", dependencies: ["Digest"], swiftSettings: swiftSettings),
+        .target(name: "AWSClient", dependencies: ["Digest", "Safety"], swiftSettings: swiftSettings),
         /// Config file, CI environment reader and the deploy/skip decision. Pure: no I/O but reading the config text.
-        .target(name: "ReleasePolicy", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
+        .target(name: "ReleasePolicy", dependencies: ["Safety", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         /// Deployment records in git notes (libgit2 locally, the git CLI for fetch/push).
-        .target(name: "DeployLedger", dependencies: ["CLibgit2"], swiftSettings: swiftSettings),
+        .target(name: "DeployLedger", dependencies: ["CLibgit2", "Safety"], swiftSettings: swiftSettings),
 
         // MARK: Orchestration and the command line
         /// Deploy, promote, rollback, gateway setup, verify, doctor, hooks: the order of steps.
         .target(
             name: "Workflow",
-            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger"],
+            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger", "Safety"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -52,6 +55,7 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .testTarget(name: "SafetyTests", dependencies: ["Safety"], swiftSettings: swiftSettings),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy"], swiftSettings: swiftSettings),

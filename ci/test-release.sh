@@ -95,6 +95,7 @@ pids=()
 cleanup() {
   for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null || true; done
+  [ -n "${KEEP_RUN:-}" ] && { echo "kept $run"; return; }
   rm -rf --one-file-system "$run"
 }
 trap cleanup EXIT
@@ -213,5 +214,24 @@ LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port PREFIX=$run/prefix sh ins
   || fail "install.sh: $(cat "$run/install.log")"
 grep -q "installed lambda-deploy $version to $run/prefix/bin/lambda-deploy" "$run/install.log" || fail "install.sh said: $(cat "$run/install.log")"
 cmp -s "$binary" "$run/prefix/bin/lambda-deploy" || fail "install.sh installed other bytes than the tarball's binary"
+
+step "action.yml, run as a GitHub runner would (ci/support/run_action.py), pinned by version and checksum"
+git clone -q --bare "$root/home/ci/repo" "$run/action-origin.git"
+git clone -q "$run/action-origin.git" "$run/action-repo"
+git -C "$run/action-repo" config user.name "Release Test"
+git -C "$run/action-repo" config user.email release-test@example.com
+printf '\n# third version\n' >>"$run/action-repo/src/app.py"
+git -C "$run/action-repo" commit -q -a -m "third version"
+tarball_sha=$(sed -n "s/^\([0-9a-f]\{64\}\)  $tarball\$/\1/p" "$dist/SHA256SUMS")
+GITHUB_ACTION_REF=v$version LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port \
+  AWS_ENDPOINT_URL=$endpoint AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null HOME=$run/action-home \
+  python3 ci/support/run_action.py . "$run/action-repo" "sha256=$tarball_sha" "args=deploy --alias dev --json" \
+  >"$run/action.out" 2>"$run/action.err" || fail "the action failed: $(tail -n 5 "$run/action.err")"
+grep -q "installed lambda-deploy $version to" "$run/action.out" || fail "the action did not install $version: $(cat "$run/action.out")"
+[ "$(alias_in_moto dev | cut -d ' ' -f 1)" = 3 ] || fail "after the action moto's dev alias runs version $(alias_in_moto dev)"
+GITHUB_ACTION_REF=v$version LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port HOME=$run/action-home \
+  python3 ci/support/run_action.py . "$run/action-repo" "sha256=$(printf '%064d' 0)" >"$run/action-pinned.out" 2>&1 \
+  && fail "the action installed a tarball whose checksum differs from its sha256 input"
+grep -q "checksum mismatch" "$run/action-pinned.out" || fail "the action's checksum refusal said: $(cat "$run/action-pinned.out")"
 
 step "passed: lambda-deploy $version runs in a minimal Debian $suite root (${packages[*]})"

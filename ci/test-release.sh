@@ -21,6 +21,7 @@
 #
 # Usage: bash ci/test-release.sh            (builds dist/ with ci/release.sh first)
 #        LAMBDA_DEPLOY_DIST=dist bash ci/test-release.sh   (tests an existing dist/)
+#        KEEP_RUN=1 ...    keeps the run's directory (logs, the root's upper layer) for a look
 # Needs root (debootstrap, chroot, mount), network access to the Debian mirror on a cold cache
 # (DEBIAN_MIRROR, default http://deb.debian.org/debian), python3 with moto (installed if missing).
 set -euo pipefail
@@ -204,8 +205,9 @@ inroot 'lambda-deploy history --json' >"$run/history2.json" 2>&1 || fail "histor
   || fail "history after the push: $(cat "$run/history2.json")"
 
 step "install.sh against dist/ served on loopback"
-mkdir -p "$run/releases/v$version"
+mkdir -p "$run/releases/v$version" "$run/releases/releases/v$version"
 cp "$dist/$tarball" "$dist/SHA256SUMS" "$run/releases/v$version/"
+cp "$dist/$tarball" "$dist/SHA256SUMS" "$run/releases/releases/v$version/"
 python3 ci/support/serve_dir.py "$run/releases" >"$run/serve.out" 2>"$run/serve.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q ready "$run/serve.out" 2>/dev/null && break; sleep 0.1; done
@@ -214,6 +216,42 @@ LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port PREFIX=$run/prefix sh ins
   || fail "install.sh: $(cat "$run/install.log")"
 grep -q "installed lambda-deploy $version to $run/prefix/bin/lambda-deploy" "$run/install.log" || fail "install.sh said: $(cat "$run/install.log")"
 cmp -s "$binary" "$run/prefix/bin/lambda-deploy" || fail "install.sh installed other bytes than the tarball's binary"
+
+step "the installer lines of ci/travis.yml (as root) and ci/gitlab-ci.yml (as nobody: the ~/.local fallback), as written"
+# Served from loopback instead of GitHub: the raw install.sh and the release downloads.
+mkdir -p "$run/releases/raw/lambda-deploy/lambda-deploy/v$version"
+cp install.sh "$run/releases/raw/lambda-deploy/lambda-deploy/v$version/install.sh"
+snippets=$run/snippets
+chmod 0711 "$run"  # nobody may pass through to its own home below
+mkdir -p "$snippets/travis-home" "$snippets/gitlab-home"
+chmod 0755 "$snippets"
+chown nobody "$snippets/gitlab-home"
+snippet_line() { # FILE: the one line of the snippet that runs install.sh
+  python3 - "$1" <<'PY'
+import sys, yaml
+document = yaml.safe_load(open(sys.argv[1]))
+lines = document.get("before_install") or document["deploy"]["before_script"]
+found = [line for line in lines if "install.sh" in line]
+assert len(found) == 1, found
+print(found[0])
+PY
+}
+for snippet in travis gitlab; do
+  line=$(snippet_line "ci/$snippet$([ $snippet = travis ] && echo .yml || echo -ci.yml)")
+  case $line in *"| PREFIX=\"\$HOME/.local\" sh -s -- $version"* | *"| sh -s -- $version") ;; *) fail "ci/$snippet*.yml does not install $version: $line" ;; esac
+  line=${line//https:\/\/raw.githubusercontent.com\//http://127.0.0.1:$serve_port/raw/}
+  # Travis's line puts ~/.local/bin on PATH itself; GitLab's image runs as root (/usr/local/bin),
+  # so here, as nobody, the binary lands in ~/.local/bin and is run from there.
+  as=() then='lambda-deploy --version'
+  # shellcheck disable=SC2016 # $HOME expands in the snippet's shell, as nobody
+  [ $snippet = gitlab ] && as=(setpriv --reuid=nobody --regid=nogroup --clear-groups) then='"$HOME/.local/bin/lambda-deploy" --version'
+  env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$snippets/$snippet-home" LAMBDA_DEPLOY_RELEASE_URL="http://127.0.0.1:$serve_port/releases" \
+    ${as[@]+"${as[@]}"} bash -eo pipefail -c "$line"$'\n'"$then" >"$run/$snippet-snippet.log" 2>&1 \
+    || fail "ci/$snippet's installer line failed: $(cat "$run/$snippet-snippet.log")"
+  tail -n 1 "$run/$snippet-snippet.log" | grep -qx "$version" || fail "ci/$snippet's installer line: $(cat "$run/$snippet-snippet.log")"
+done
+grep -q "installing to $snippets/gitlab-home/.local/bin instead" "$run/gitlab-snippet.log" \
+  || fail "as nobody the installer did not fall back to ~/.local: $(cat "$run/gitlab-snippet.log")"
 
 step "action.yml, run as a GitHub runner would (ci/support/run_action.py), pinned by version and checksum"
 git clone -q --bare "$root/home/ci/repo" "$run/action-origin.git"

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Workflow
+
+struct DeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Package the function and move an alias to a new version of it.",
+        discussion: """
+            Steps: package -> read the alias and $LATEST -> skip if the alias already runs this code \
+            (result: unchanged) -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
+            update -> publish a version (with a CodeSha256 precondition, so no version ever holds other \
+            code than what was packaged) -> create or move the alias -> record the deploy as a git note.
+
+            Protected aliases (prod by default) only move from a CI build of a mapped branch; run \
+            `lambda-deploy plan` to see why, or pass --override-protection (recorded).
+
+            Examples:
+              lambda-deploy deploy --alias dev
+              lambda-deploy deploy --function pr --dir src/pr --alias dev --dry-run
+              lambda-deploy deploy --alias prod --weight 10   # canary: 10% of traffic
+            """
+    )
+
+    @Option(help: ArgumentHelp("The alias to move (e.g. dev).", valueName: "ALIAS"))
+    var alias: String
+
+    @OptionGroup var ship: ShipOptions
+    @OptionGroup var aws: AWSOptions
+    @OptionGroup var project: ProjectOptions
+
+    func run() async throws {
+        try await reportingErrors(json: project.json) {
+            let loaded = try project.load(function: .one(ship.function))
+            let reporter = project.reporter
+            let report = try await DeployPipeline(project: loaded, reporter: reporter)
+                .run(ship.request(alias: alias, trigger: .manual), connect: aws.connector(loaded, reporter: reporter))
+            Render.deploy(report, json: project.json)
+            if let pending = report.recordProblem { throw pending }
+        }
+    }
+}

@@ -159,7 +159,9 @@ public struct DeployPipeline {
         let started = Date()
         let package: PackageResult
         do {
-            package = try Packager.package(project.packageOptions(directory: directory, output: output, cache: cache))
+            package = try reporter.section("packaging \(function)") {
+                try Packager.package(project.packageOptions(directory: directory, output: output, cache: cache))
+            }
         } catch {
             TemporaryFiles.shared.forget(output)
             throw error

@@ -28,6 +28,7 @@ struct CICommand: AsyncParsableCommand {
             let decision = loaded.decide(overrideProtection: ship.move.overrideProtection)
             guard decision.shouldDeploy, let alias = decision.alias else {
                 if project.json { Console.json(decision) } else { Console.line("skip: \(decision.reason)") }
+                CIOutput.current.report(skip: decision)
                 return
             }
             if !project.json { Console.error("deploy \(alias): \(decision.reason)") }
@@ -37,6 +38,7 @@ struct CICommand: AsyncParsableCommand {
             let report = try await DeployPipeline(project: loaded, reporter: reporter)
                 .run(request, connect: aws.connector(loaded, reporter: reporter))
             Render.deploy(report, json: project.json)
+            CIOutput.current.report([report])
             if let pending = report.recordProblem { throw pending }
         }
     }

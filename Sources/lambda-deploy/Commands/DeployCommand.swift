@@ -35,6 +35,7 @@ struct DeployCommand: AsyncParsableCommand {
             let report = try await DeployPipeline(project: loaded, reporter: reporter)
                 .run(ship.request(alias: alias, trigger: .manual), connect: aws.connector(loaded, reporter: reporter))
             Render.deploy(report, json: project.json)
+            CIOutput.current.report([report])
             if let pending = report.recordProblem { throw pending }
         }
     }

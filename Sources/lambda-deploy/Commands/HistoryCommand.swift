@@ -44,13 +44,13 @@ struct HistoryCommand: ParsableCommand {
             let audit = try Audit(project: project.load())
             if project.json {
                 let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-                for problem in output.problems { Console.error("warning: " + problem) }
+                for problem in output.problems { Console.warning(problem) }
                 output.withJSON { bytes in Console.rawBytes(Array(bytes)) }
                 Console.rawBytes([0x0A])
                 return
             }
             let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-            for problem in entries.problems { Console.error("warning: " + problem) }
+            for problem in entries.problems { Console.warning(problem) }
             if entries.items.isEmpty {
                 Console.line("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
             } else {

@@ -71,7 +71,7 @@ struct PackageCommand: ParsableCommand {
                 options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
             }
             let result = try Packager.package(options)
-            for warning in result.warnings { Console.error("warning: " + warning) }
+            for warning in result.warnings { Console.warning(warning) }
             if json {
                 Console.json(result)
             } else {

@@ -30,7 +30,7 @@ struct ShowCommand: AsyncParsableCommand {
             var services: Services?
             if live { services = try await aws.connector(loaded, reporter: project.reporter)() }
             let shown = try await audit.show(commit, live: services)
-            for problem in shown.problems { Console.error("warning: " + problem) }
+            for problem in shown.problems { Console.warning(problem) }
             if project.json { Console.json(shown) } else { Render.lines(shown.lines) }
         }
     }

@@ -19,6 +19,22 @@ enum Console {
         write(FileHandle.standardError, text)
     }
 
+    /// An error message as this CI shows errors (`error: ...`, or a GitHub annotation).
+    static func failure(_ message: String) {
+        rawLine(CIOutput.current.errorLine(displayed(message)), to: FileHandle.standardError)
+    }
+
+    /// A warning as this CI shows warnings.
+    static func warning(_ message: String) {
+        rawLine(CIOutput.current.warningLine(displayed(message)), to: FileHandle.standardError)
+    }
+
+    /// A line this process composed itself (CI markers), written as is; whatever it quotes must
+    /// already have gone through ``displayed(_:)``.
+    static func rawLine(_ text: String, to handle: FileHandle = FileHandle.standardError) {
+        Array((text + "\n").utf8).withUnsafeBytes { handle.writeAll($0) }
+    }
+
     static func lines(_ texts: [String]) {
         for text in texts { line(text) }
     }
@@ -71,8 +87,8 @@ extension FileHandle {
 extension Console {
     /// The workflow's progress and warnings, written to stderr through the output edge.
     static func reporter(verbose: Bool, quiet: Bool = false) -> Reporter {
-        Reporter(verbose: verbose, quiet: quiet, isTerminal: isatty(STDERR_FILENO) == 1) { line in
-            Console.error(line)
-        }
+        Reporter(
+            verbose: verbose, quiet: quiet, isTerminal: isatty(STDERR_FILENO) == 1, sections: CIOutput.current.sections,
+            warn: { Console.warning($0) }, write: { Console.error($0) })
     }
 }

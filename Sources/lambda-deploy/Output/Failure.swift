@@ -47,7 +47,7 @@ private func reported(_ error: any Error, json: Bool) -> ExitCode {
     let message = (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
     // One line whatever the message holds (a server's multi-line answer, a pasted value).
     let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-    Console.error("error: " + oneLine)
+    Console.failure(oneLine)
     let workflowError = ((error as? DeployFailure)?.underlying ?? error) as? WorkflowError
     switch workflowError {
     case .notesNotPushed?:

@@ -45,7 +45,7 @@ public struct Services: Sendable {
         return { try await connect(settings, configRegion: region, environment: environment, reporter: reporter) }
     }
 
-    static func connect(_ settings: AWSSettings, configRegion: String?, environment: RunEnvironment, reporter: Reporter) async throws -> Services {
+    public static func connect(_ settings: AWSSettings, configRegion: String?, environment: RunEnvironment, reporter: Reporter) async throws -> Services {
         let session = try await AWSSession.make(
             settings: settings, configRegion: configRegion, environment: environment, reporter: reporter)
         return Services(region: session.region, lambda: session.lambda, objectStore: session.objectStore, session: session)
@@ -60,3 +60,12 @@ public struct Services: Sendable {
 
 /// Connects on first use: the hook and `doctor` reach AWS only when they get that far.
 public typealias ServicesProvider = @Sendable () async throws -> Services
+
+/// Connects for a given region (a `functions:` entry may name its own); the flag's region wins.
+public typealias RegionalServicesProvider = @Sendable (_ region: String?) async throws -> Services
+
+extension Services {
+    public static func regionalConnector(_ settings: AWSSettings, environment: RunEnvironment, reporter: Reporter) -> RegionalServicesProvider {
+        { region in try await connect(settings, configRegion: region, environment: environment, reporter: reporter) }
+    }
+}

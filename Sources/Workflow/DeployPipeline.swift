@@ -78,6 +78,16 @@ public struct DeployReport: Encodable, Sendable {
     }
 }
 
+/// A deploy that passed every check that needs no AWS call, not packaged yet.
+public struct DeployPlan: Sendable {
+    public var request: DeployRequest
+    public var function: String
+    public var directory: String
+    public var commit: String?
+    public var dirty: Bool?
+    public var options: PackageOptions
+}
+
 /// A deploy that passed every check that needs no AWS call, with its package built.
 public struct PreparedDeploy: Sendable {
     public var request: DeployRequest
@@ -121,7 +131,9 @@ public struct DeployPipeline {
         }
     }
 
-    public func prepare(_ request: DeployRequest) throws -> PreparedDeploy {
+    /// Every check of a deploy that needs neither AWS nor the package: names, protection, the
+    /// commit and whether the tree matches it, whether a record can be written.
+    public func check(_ request: DeployRequest) throws -> DeployPlan {
         try validateAliasName(request.alias)
         if let weight = request.weight { try validateWeight(weight) }
         try checkAuthority(request)
@@ -147,7 +159,6 @@ public struct DeployPipeline {
         }
         if !request.dryRun { try recorder.preflight(commit: commit) }
 
-        // Package into the cache directory (reused entries make unchanged redeploys cheap).
         let cache = project.environment.cacheDirectory
         do {
             try FileManager.default.createDirectory(atPath: cache + "/packages", withIntermediateDirectories: true)
@@ -155,20 +166,32 @@ public struct DeployPipeline {
             throw WorkflowError.cacheUnwritable(path: cache, reason: describe(error))
         }
         let output = cache + "/packages/\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
-        TemporaryFiles.shared.register(output)
+        return DeployPlan(
+            request: request, function: function, directory: directory, commit: commit, dirty: dirty,
+            options: project.packageOptions(directory: directory, output: output, cache: cache))
+    }
+
+    /// Packages a checked deploy into the cache directory (reused entries make unchanged
+    /// redeploys cheap). Files only: safe to run for several functions at once.
+    public static func package(_ plan: DeployPlan, reporter: Reporter) throws -> PreparedDeploy {
+        TemporaryFiles.shared.register(plan.options.output)
         let started = Date()
         let package: PackageResult
         do {
-            package = try reporter.section("packaging \(function)") {
-                try Packager.package(project.packageOptions(directory: directory, output: output, cache: cache))
-            }
+            package = try reporter.section("packaging \(plan.function)") { try Packager.package(plan.options) }
         } catch {
-            TemporaryFiles.shared.forget(output)
+            TemporaryFiles.shared.forget(plan.options.output)
             throw error
         }
         for warning in package.warnings { reporter.warning(warning) }
-        reporter.step("packaged \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
-        return PreparedDeploy(request: request, function: function, directory: directory, commit: commit, dirty: dirty, package: package)
+        reporter.step("packaged \(plan.function): \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        return PreparedDeploy(
+            request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty, package: package)
+    }
+
+    /// ``check(_:)`` then ``package(_:reporter:)``.
+    public func prepare(_ request: DeployRequest) throws -> PreparedDeploy {
+        try Self.package(check(request), reporter: reporter)
     }
 
     /// Prepares, connects (only when preparing succeeded) and deploys.
@@ -180,23 +203,49 @@ public struct DeployPipeline {
     }
 
     public func deploy(_ prepared: PreparedDeploy, services: Services) async throws -> DeployReport {
+        let shipment = shipment(prepared, services: services)
+        let result: Result<DeployOutcome, DeployFailure>
+        do {
+            result = .success(try await shipment.deployer.deploy(shipment.code, to: shipment.target))
+        } catch let failure as DeployFailure {
+            result = .failure(failure)
+        }
+        return try record(prepared, result, services: services, push: prepared.request.pushNotes)
+    }
+
+    /// What the AWS half of a deploy needs, all Sendable: it may run in a task of its own.
+    struct Shipment: Sendable {
+        var deployer: Deployer
+        var target: Deployer.Target
+        var code: PackagedCode
+    }
+
+    func shipment(_ prepared: PreparedDeploy, services: Services) -> Shipment {
         let request = prepared.request
         let package = prepared.package
-        let deployer = Deployer(lambda: services.lambda, objectStore: services.objectStore, reporter: reporter)
-        let target = Deployer.Target(
-            function: prepared.function, region: services.region, alias: request.alias,
-            s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
-            description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun)
-        let code = PackagedCode(
-            zipPath: package.output, codeSha256: package.codeSha256, sha256Hex: package.sha256Hex,
-            contentDigest: package.contentDigest, bytes: package.bytes)
+        return Shipment(
+            deployer: Deployer(lambda: services.lambda, objectStore: services.objectStore, reporter: reporter),
+            target: Deployer.Target(
+                function: prepared.function, region: services.region, alias: request.alias,
+                s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
+                description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun),
+            code: PackagedCode(
+                zipPath: package.output, codeSha256: package.codeSha256, sha256Hex: package.sha256Hex,
+                contentDigest: package.contentDigest, bytes: package.bytes))
+    }
+
+    /// Writes the record of a deploy's outcome (a `failed` one only if AWS changed) and returns
+    /// the report, or rethrows the failure. `push: false` leaves sharing to the caller (a run
+    /// over many functions pushes once).
+    func record(_ prepared: PreparedDeploy, _ result: Result<DeployOutcome, DeployFailure>, services: Services, push: Bool?) throws -> DeployReport {
+        let request = prepared.request
+        let package = prepared.package
         let trigger = DeployRecord.Trigger(rawValue: request.trigger.rawValue) ?? .manual
         var facts = RecordFacts(function: prepared.function, region: services.region, alias: request.alias, trigger: trigger)
         facts.dirty = prepared.dirty
         facts.overrideProtection = request.overrideProtection
-
-        do {
-            let outcome = try await deployer.deploy(code, to: target)
+        switch result {
+        case .success(let outcome):
             var report = DeployReport(
                 outcome: outcome, commit: prepared.commit, branch: recorder.branch,
                 dirty: prepared.dirty, files: package.files, unzippedBytes: package.unzippedBytes)
@@ -207,18 +256,18 @@ public struct DeployPipeline {
             facts.previousVersion = outcome.previousVersion
             facts.codeSha256 = outcome.codeSha256
             facts.weight = outcome.weight
-            let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: request.pushNotes)
+            let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: push)
             report.record = written.report
             report.recordProblem = written.problem
             return report
-        } catch let failure as DeployFailure {
+        case .failure(let failure):
             if failure.changedAWS {
                 facts.result = .failed
                 facts.version = failure.publishedVersion
                 facts.previousVersion = failure.previousVersion
-                facts.codeSha256 = code.codeSha256
+                facts.codeSha256 = package.codeSha256
                 facts.error = failure.errorDescription
-                let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: request.pushNotes)
+                let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: push)
                 reporter.step("record: \(written.report.message)")
             }
             throw failure

@@ -41,6 +41,8 @@ public struct HookRunResult: Encodable, Sendable {
     public var message: String
     public var blockPush: Bool
     public var deploy: DeployReport?
+    /// With a `functions:` list: each function's result.
+    public var functions: [FunctionRun]?
 }
 
 /// Installs, removes and runs the git pre-push hook that deploys `dev` on push.
@@ -200,19 +202,36 @@ public final class HookManager {
                         blockPush: false, deploy: nil)
                 }
             }
-            let pipeline = DeployPipeline(project: project, reporter: reporter)
             var request = DeployRequest(alias: alias, trigger: .hook)
             request.commit = commit
+            let entries = project.config.functions
+            // A list of one is that function; the shorthand config is the config itself.
+            let single = entries.count == 1 ? try project.narrowed(to: entries[0].name) : project
+            let functions = entries.count > 1 ? try entries.map { try project.narrowed(to: $0.name) } : [single]
             if !settings.allowDirty {
-                let directory = try project.functionDirectory(nil)
-                if let relative = project.pathInRepository(directory), try repository.isDirty(under: relative) {
-                    throw WorkflowError.hookDirty(directory: relative.isEmpty ? "the repository" : relative)
+                for function in functions {
+                    let directory = try function.functionDirectory(nil)
+                    if let relative = function.pathInRepository(directory), try repository.isDirty(under: relative) {
+                        throw WorkflowError.hookDirty(directory: relative.isEmpty ? "the repository" : relative)
+                    }
                 }
             }
             reporter.step("deploying \(alias) for the push of \(decision.branch ?? commit)")
             // hook.timeout bounds the whole deploy, packaging included: the executable asks the
             // pipeline to stop at its next step at the deadline, and ends the process soon after.
-            let report = try await pipeline.run(request, connect: connect)
+            if entries.count > 1 {
+                // Every function whose package changed deploys (an unchanged one costs its reads).
+                let fleet = try await FleetDeploy(project: project, reporter: reporter, parallel: project.parallelDeploys)
+                    .run(.alias(alias), template: request, connect: { _ in try await connect() }) { run in
+                        reporter.step("\(run.result.rawValue) \(run.function):\(alias)\(run.version.map { " v\($0)" } ?? "")\(run.reason.map { ": \($0)" } ?? "")")
+                    }
+                if fleet.failed > 0 { throw WorkflowError.functionsFailed(count: fleet.failed, of: fleet.functions.count) }
+                if let problem = fleet.recordProblem { throw problem }
+                var result = HookRunResult(action: "deploy", alias: alias, branch: decision.branch, message: fleet.summary, blockPush: false, deploy: nil)
+                result.functions = fleet.functions
+                return result
+            }
+            let report = try await DeployPipeline(project: single, reporter: reporter).run(request, connect: connect)
             let version = report.outcome.version ?? "?"
             let message = report.outcome.result == .unchanged
                 ? "\(alias) already runs this code (version \(version))"

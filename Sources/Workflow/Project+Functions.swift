@@ -37,3 +37,8 @@ extension Project {
 extension Decision {
     public var shouldDeploy: Bool { action == .deploy }
 }
+
+extension Project {
+    /// How many functions of a `functions:` list deploy at once when no flag says.
+    public var parallelDeploys: Int { 4 }
+}

@@ -92,6 +92,21 @@ public final class Project {
         }
     }
 
+    private init(copying other: Project, config: DeployConfig) {
+        environment = other.environment
+        self.config = config
+        configPath = other.configPath
+        root = other.root
+        repository = other.repository
+        ci = other.ci
+    }
+
+    /// This project narrowed to one function of its `functions:` list, sharing the repository
+    /// and CI context (one Project per command, however many functions it deploys).
+    public func narrowed(to function: String) throws -> Project {
+        Project(copying: self, config: try config.selecting(function: function))
+    }
+
     /// The repository, for commands that only make sense inside one (history, hooks, notes).
     public func requireRepository() throws -> GitRepository {
         guard let repository else { throw WorkflowError.notARepository(path: environment.currentDirectory) }

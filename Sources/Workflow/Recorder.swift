@@ -156,23 +156,27 @@ struct Recorder {
         report.message = "\(record.result.rawValue) record on \(commit.prefix(12)) in \(notesRef)"
         guard shouldPush(requested) else { return (report, nil) }
 
+        let shared = share()
+        report.pushed = shared.pushed
+        report.message += shared.message
+        return (report, shared.problem)
+    }
+
+    /// Shares the notes ref with the remote once (fetch, merge, push; never forced): after one
+    /// record, or after all the records of a run over many functions.
+    func share() -> (pushed: Bool, message: String, problem: WorkflowError?) {
         let remote = project.config.notes.remote
-        guard let git = NotesSync.locateGit(environment: project.environment.variables) else {
-            report.pushed = false
-            return (report, .notesNotPushed(reason: "git is not on PATH"))
+        guard let repository = project.repository, let git = NotesSync.locateGit(environment: project.environment.variables) else {
+            return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: "git is not on PATH"))
         }
         let sync = NotesSync(
             repository: repository, notesRef: notesRef, remote: remote, git: git,
             environment: project.environment.variables)
         do {
             let outcome = try sync.shareRetryingLockRaces(author: signature())
-            report.pushed = true
-            report.message += ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : "")
-            return (report, nil)
+            return (true, ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : ""), nil)
         } catch {
-            report.pushed = false
-            report.message += ", NOT pushed to \(remote)"
-            return (report, .notesNotPushed(reason: describe(error)))
+            return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: describe(error)))
         }
     }
 }

@@ -39,6 +39,7 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case hookNotWritable(path: String, reason: String)
     case duplicateRestAPIs(name: String, ids: [String])
     case missingRootResource(apiId: String)
+    case functionsFailed(count: Int, of: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -115,6 +116,8 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "cannot write the hook \(path) (\(reason)): check the hooks directory's permissions"
         case let .duplicateRestAPIs(name, ids):
             return "\(ids.count) REST APIs are named '\(name)' (\(ids.joined(separator: ", "))): delete the extra ones, or pass --api with a unique name"
+        case let .functionsFailed(count, total):
+            return "\(count) of \(total) functions failed to deploy (see the lines above); the others finished, each alias consistent with its record"
         case let .missingRootResource(apiId):
             return "REST API \(apiId) has no root resource '/': recreate the API, or pass --api with another name"
         }

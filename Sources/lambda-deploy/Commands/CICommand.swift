@@ -14,6 +14,10 @@ struct CICommand: AsyncParsableCommand {
               - only the first job of a build matrix deploys;
               - the branch maps to an alias through `branches:` (default: main and master -> prod);
               - outside CI, a protected alias (prod) moves only with --override-protection (recorded).
+            With a `functions:` list and no --function, every function decides with its own \
+            settings and the changed ones deploy at once (--parallel N, default 4), within one rate \
+            budget for Lambda's API; one line per function, then a summary; --json prints an array. \
+            The exit code is the worst outcome: 1 if any function failed.
             A deliberate skip exits 0 and says why. See `lambda-deploy plan` for the decision alone.
             """
     )
@@ -24,6 +28,10 @@ struct CICommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
+            if ship.function == nil, try project.load().config.functions.count > 1 {
+                try await runFleet()
+                return
+            }
             let loaded = try project.load(function: .one(ship.function))
             let decision = loaded.decide(overrideProtection: ship.move.overrideProtection)
             guard decision.shouldDeploy, let alias = decision.alias else {
@@ -41,5 +49,18 @@ struct CICommand: AsyncParsableCommand {
             CIOutput.current.report([report])
             if let pending = report.recordProblem { throw pending }
         }
+    }
+
+    /// Every function of a `functions:` list, each decided by its own settings.
+    func runFleet() async throws {
+        let loaded = try project.load()
+        let reporter = project.reporter
+        let fleet = FleetDeploy(project: loaded, reporter: reporter, parallel: ship.parallel ?? loaded.parallelDeploys)
+        let json = project.json
+        let report = try await fleet.run(
+            .decide(overrideProtection: ship.move.overrideProtection), template: try ship.request(alias: "", trigger: .ci),
+            connect: Services.regionalConnector(aws.settings, environment: loaded.environment, reporter: reporter)
+        ) { run in if !json { Console.line(Render.line(run)) } }
+        try Render.fleet(report, json: json)
     }
 }

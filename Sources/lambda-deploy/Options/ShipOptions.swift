@@ -23,7 +23,16 @@ struct ShipOptions: ParsableArguments {
     @Flag(name: .customLong("allow-outside-repo"), help: "Deploy a function directory that is not inside the repository (recorded as dirty).")
     var allowOutsideRepository = false
 
+    @Option(help: ArgumentHelp("With a `functions:` list: how many functions deploy at once (default 4).", valueName: "N"))
+    var parallel: Int?
+
     @OptionGroup var move: MoveOptions
+
+    func validate() throws {
+        if let parallel, !(1...64).contains(parallel) {
+            throw ValidationError("--parallel must be between 1 and 64; got \(parallel)")
+        }
+    }
 
     func request(alias: String, trigger: DeployTrigger) throws -> DeployRequest {
         var request = DeployRequest(alias: alias, trigger: trigger)

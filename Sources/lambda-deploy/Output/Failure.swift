@@ -48,6 +48,8 @@ private func reported(_ error: any Error, json: Bool) -> ExitCode {
     // One line whatever the message holds (a server's multi-line answer, a pasted value).
     let oneLine = message.split(whereSeparator: \.isNewline).joined(separator: " ")
     Console.failure(oneLine)
+    // A run over many functions printed its array already; its failures are in it.
+    if error is FleetFailed { return ExitCode(ExitStatus.failure) }
     let workflowError = ((error as? DeployFailure)?.underlying ?? error) as? WorkflowError
     switch workflowError {
     case .notesNotPushed?:
@@ -68,3 +70,11 @@ private func reported(_ error: any Error, json: Bool) -> ExitCode {
 }
 
 struct ErrorDocument: Encodable { var error: String }
+
+/// Some functions of a run over many failed (each said why on its own line).
+struct FleetFailed: LocalizedError {
+    var count: Int
+    var errorDescription: String? {
+        "\(count) function\(count == 1 ? "" : "s") failed (see the lines above); the others finished, each alias consistent with its record"
+    }
+}

@@ -49,6 +49,32 @@ enum Render {
         return lines
     }
 
+    /// One function of a run over many, as it finishes.
+    static func line(_ run: FunctionRun) -> String {
+        var columns = [run.result.rawValue, "\(run.function):\(run.alias ?? "-")"]
+        if let version = run.version {
+            columns.append("v\(version)" + (run.previousVersion.map { $0 == version ? "" : " (was v\($0))" } ?? ""))
+        }
+        if run.seconds > 0 { columns.append(String(format: "%.1f s", run.seconds)) }
+        if let reason = run.reason { columns.append(reason) }
+        return columns.joined(separator: "  ")
+    }
+
+    /// The end of a run over many functions: the summary, the push, and the exit it calls for.
+    static func fleet(_ report: FleetReport, json: Bool) throws {
+        if json {
+            Console.json(report.functions)
+        } else {
+            Console.line(report.summary)
+            if let push = report.push { Console.line(push) }
+        }
+        CIOutput.current.report(report.functions.compactMap(\.deploy))
+        if report.failed > 0 {
+            throw FleetFailed(count: report.failed)
+        }
+        if let problem = report.recordProblem { throw problem }
+    }
+
     /// Lines a workflow report already composed (promote, rollback, verify, gateway, doctor).
     static func lines(_ lines: [String]) {
         Console.lines(lines)

@@ -50,7 +50,8 @@ final class LambdaEmulator: @unchecked Sendable {
             var payload: String
         }
         var requests: Int
-        /// Operation name ("UpdateFunctionCode", …; "Other" for everything not Lambda) to counts.
+        /// Operation name ("UpdateFunctionCode", …; "OtherLambda" for Lambda calls the emulator
+        /// does not model, "Other" for other services) to counts.
         var operations: [String: Operation]
         /// 409 answers (update in progress, aliased version deleted, statement id taken).
         var conflicts: Int

@@ -199,6 +199,48 @@ import Testing
         #expect(try await emulator.stats().preconditionFailures == 4)
     }
 
+    @Test func racingWritersEachPublishTheirOwnCodeAndNoVersionTwice() async throws {
+        let emulator = try LambdaEmulator(.init(updateSeconds: 0.2))
+        let function = uniqueName("race")
+        try emulator.createFunction(function)
+        let seen = try observe(
+            emulator, function: function,
+            """
+            import base64, hashlib, random, threading
+            published = {}
+            def deploy(index):
+                mine = client(endpoint)
+                code = z("writer %d" % index)
+                sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+                for _ in range(300):
+                    try:
+                        current = mine.get_function_configuration(FunctionName=name)
+                        if current["LastUpdateStatus"] != "InProgress":
+                            mine.update_function_code(FunctionName=name, ZipFile=code, RevisionId=current["RevisionId"])
+                            while mine.get_function_configuration(FunctionName=name)["LastUpdateStatus"] == "InProgress":
+                                time.sleep(0.05)
+                            published[index] = (mine.publish_version(FunctionName=name, CodeSha256=sha)["Version"], sha)
+                            return
+                    except botocore.exceptions.ClientError:
+                        pass  # 409 or 412 or another writer's code: read again and retry
+                    time.sleep(random.random() * 0.2)
+            threads = [threading.Thread(target=deploy, args=(index,)) for index in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            truth = {v["Version"]: v["CodeSha256"] for v in moto.list_versions_by_function(FunctionName=name)["Versions"]}
+            out(writers=len(published), versions=sorted(v for v, _ in published.values()),
+                mismatched=[v for v, sha in published.values() if truth.get(v) != sha])
+            """)
+        #expect(seen.int("writers") == 4)
+        #expect(seen.strings("versions") == ["1", "2", "3", "4"])
+        #expect(seen.strings("mismatched").isEmpty, "a version holds another writer's code")
+        let stats = try await emulator.stats()
+        #expect(stats.publishes == 4)
+        #expect(stats.uploadsApplied >= 4)
+    }
+
     // MARK: - Versions
 
     @Test func versionNumbersAreNeverReusedAndAnUnchangedPublishReturnsTheNewest() async throws {
@@ -510,6 +552,33 @@ import Testing
         #expect(seen.failure("unqualified").code == "ResourceNotFoundException")
         #expect(seen.failure("devAfter").code == "ResourceNotFoundException")
         #expect(seen.strings("prod") == ["gateway-prod"])
+    }
+
+    // MARK: - The tool through the emulator
+
+    @Test func lambdaDeployWaitsOutTheWindowAndNeverMeetsA409() async throws {
+        let emulator = try LambdaEmulator(.init(updateSeconds: 1))
+        let function = uniqueName("tool")
+        try emulator.createFunction(function)
+        let home = try TemporaryDirectory("home")
+        let work = try TemporaryDirectory("repo")
+        let env = baseEnvironment(home: home.path).merging(emulator.environment) { $1 }
+        try work.write("lambda-deploy.yml", "function: \(function)\ndirectory: src\nregion: us-east-1\n")
+        try git(["init", "-q", "-b", "main"], cwd: work.path, env: env)
+        for (index, body) in ["one", "two"].enumerated() {
+            try work.write("src/app.py", "def handler(event, context):\n    return '\(body)'\n")
+            try git(["add", "-A"], cwd: work.path, env: env)
+            try git(["commit", "-q", "-m", body], cwd: work.path, env: env)
+            let result = try run(toolPath, ["deploy", "--alias", "dev", "--json"], cwd: work.path, env: env)
+            #expect(result.status == 0, "\(result.output)")
+            let json = try result.json()
+            #expect(json["result"] as? String == "deployed")
+            #expect(json["version"] as? String == String(index + 1))
+        }
+        let stats = try await emulator.stats()
+        #expect(stats.uploadsApplied == 2)
+        #expect(stats.publishes == 2)
+        #expect(stats.conflicts == 0, "\(stats.operations)")
     }
 
     // MARK: - Passing through, and the process

@@ -58,7 +58,7 @@ behaviour measured on AWS and reported publicly, named below):
   Provisioned     Put/Get/Delete/ListProvisionedConcurrencyConfig(s), READY at once; also settable
   concurrency     through the control endpoint.
   Rate limit      Off unless --rate is given: a token bucket per account and region over every
-                  Lambda control-plane call except Invoke and GetFunction (which has its own,
+                  Lambda call (modelled or not) except Invoke and GetFunction (which has its own,
                   --get-function-rate, default 100/s, as Lambda's quotas). Over it: 429
                   TooManyRequestsException, Retry-After in whole seconds (at least 1).
 
@@ -69,12 +69,16 @@ Control (never forwarded, never rate limited; JSON in and out):
                                          "rateLimit": null | {"perSecond": N, "burst": B,
                                          "getFunctionPerSecond": N}}; answers the configuration
   POST   /__emulator/settle              end every update window now
-  GET    /__emulator/stats               {"requests", "operations": {Op: {"requests", "statuses":
-                                         {"200": n}}}, "conflicts" (409s), "preconditionFailures"
-                                         (412s), "throttles" (429s), "uploads" (UpdateFunctionCode
-                                         requests), "uploadsApplied", "publishes" (versions
-                                         created), "invocations": [{"function", "qualifier",
-                                         "executedVersion", "payload"}]}
+  GET    /__emulator/stats               {"requests": n, "operations": {OP: {"requests": n,
+                                         "statuses": {"200": n, ...}}}, "conflicts" (409s),
+                                         "preconditionFailures" (412s), "throttles" (429s),
+                                         "uploads" (UpdateFunctionCode requests, any answer),
+                                         "uploadsApplied", "publishes" (versions created),
+                                         "invocations": [{"function", "qualifier",
+                                         "executedVersion", "invocationType", "payload"}]}
+                                         OP: the Lambda operation's name; "OtherLambda" for Lambda
+                                         calls the emulator does not model, "Other" for every
+                                         other service
   DELETE /__emulator/stats               reset the counters
   GET    /__emulator/invoke-answers      the queue
   POST   /__emulator/invoke-answers      append {"answers": [{"payload": JSON, "functionError":
@@ -398,7 +402,7 @@ class Emulator:
         """Seconds to wait when this call is over the rate, else None."""
         with self.lock:
             limit = self.rate_limit
-            if limit is None or operation in ("Invoke", "Other"):
+            if limit is None or operation == "Invoke":
                 return None
             if operation == "GetFunction":
                 key, rate, burst = (account, region, "GetFunction"), limit["getFunctionPerSecond"], limit["getFunctionPerSecond"]
@@ -663,7 +667,9 @@ def make_handler(emulator, moto_port):
                 connection.endheaders(body)
                 response = connection.getresponse()
                 data = response.read()
-                headers = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]
+                # Content-Length is set again on the way out, Server and Date by this server.
+                dropped = HOP_BY_HOP | {"content-length", "server", "date"}
+                headers = [(k, v) for k, v in response.getheaders() if k.lower() not in dropped]
                 return response.status, headers, data
             finally:
                 connection.close()
@@ -690,7 +696,7 @@ def make_handler(emulator, moto_port):
                 service = credential.group(3) if credential else None
                 is_lambda = service == "lambda" or (service is None and re.match(r"/20\d\d-\d\d-\d\d/", path))
                 if not is_lambda:
-                    return self.relay(*self.forward(body))
+                    return self.relay(*self.forward(body))  # counted as "Other", never rate limited
                 route, operation = self.route(path)
                 query = urllib.parse.parse_qs(query_text, keep_blank_values=True)
                 if operation == "GetProvisionedConcurrencyConfig" and query.get("List", [""])[0] == "ALL":
@@ -727,7 +733,7 @@ def make_handler(emulator, moto_port):
                 match = pattern.fullmatch(path)
                 if match and method == self.command:
                     return match.groupdict(), name
-            return {}, "Other"
+            return {}, "OtherLambda"
 
         # Control API
 
@@ -1340,6 +1346,11 @@ def parse_json(data):
         return None
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections when many deploys start at once
+
+
 def watch_parent(parent):
     while os.getppid() == parent:
         time.sleep(0.3)
@@ -1388,8 +1399,7 @@ def main(argv):
     threading.Thread(target=watch_parent, args=(parent,), daemon=True).start()
     moto = Moto()
     emulator = Emulator(moto, update_seconds, code_storage_limit, rate)
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), make_handler(emulator, moto.port))
-    server.daemon_threads = True
+    server = Server((LOOPBACK, 0), make_handler(emulator, moto.port))
     server.emulator = emulator
     print("ready %d %d" % (server.server_address[1], moto.port), flush=True)
     server.serve_forever()

@@ -149,6 +149,28 @@ import Testing
         #expect(settled["status"] == "Successful")
     }
 
+    @Test func anUploadWithPublishCreatesTheVersionAtOnceAndStillOpensTheWindow() throws {
+        let emulator = try LambdaEmulator(.init(updateSeconds: 30))
+        let function = uniqueName("publish")
+        try emulator.createFunction(function)
+        let seen = try observe(
+            emulator, function: function,
+            """
+            before = c.get_function_configuration(FunctionName=name)
+            update = c.update_function_code(FunctionName=name, ZipFile=z("one"), Publish=True, RevisionId=before["RevisionId"])
+            version = c.get_function_configuration(FunctionName=name, Qualifier=update["Version"])
+            out(version=update["Version"], status=update["LastUpdateStatus"], code=update["CodeSha256"], versionCode=version["CodeSha256"],
+                versionStatus=version["LastUpdateStatus"], latestStatus=c.get_function_configuration(FunctionName=name)["LastUpdateStatus"],
+                again=failure(lambda: c.update_function_code(FunctionName=name, ZipFile=z("two"), Publish=True)))
+            """)
+        #expect(seen["version"] == "1")
+        #expect(seen["status"] == "InProgress")
+        #expect(seen["versionCode"] == seen["code"])
+        #expect(seen["versionStatus"] == "Successful", "a published version is not being updated")
+        #expect(seen["latestStatus"] == "InProgress")
+        #expect(seen.failure("again").code == "ResourceConflictException")
+    }
+
     // MARK: - Preconditions
 
     @Test func aStaleRevisionIdOrAnotherCodeSha256IsRefused() async throws {

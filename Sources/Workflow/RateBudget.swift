@@ -113,4 +113,24 @@ public struct PacedLambda: LambdaOperations {
         try await budget.control.acquire()
         return try await inner.aliases(function)
     }
+
+    public func deleteVersion(_ function: String, version: String) async throws {
+        try await budget.control.acquire()
+        try await inner.deleteVersion(function, version: version)
+    }
+
+    public func provisionedQualifiers(_ function: String) async throws -> Set<String> {
+        try await budget.control.acquire()
+        return try await inner.provisionedQualifiers(function)
+    }
+
+    public func accountStorage() async throws -> AccountStorage {
+        try await budget.control.acquire()
+        return try await inner.accountStorage()
+    }
+
+    public func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult {
+        // Invoke is data plane: not part of the control-plane budget.
+        try await inner.invoke(function, version: version, payload: payload)
+    }
 }

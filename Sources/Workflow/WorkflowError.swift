@@ -40,6 +40,7 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case duplicateRestAPIs(name: String, ids: [String])
     case missingRootResource(apiId: String)
     case functionsFailed(count: Int, of: Int)
+    case invalidKeep(Int)
 
     public var errorDescription: String? {
         switch self {
@@ -116,6 +117,8 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "cannot write the hook \(path) (\(reason)): check the hooks directory's permissions"
         case let .duplicateRestAPIs(name, ids):
             return "\(ids.count) REST APIs are named '\(name)' (\(ids.joined(separator: ", "))): delete the extra ones, or pass --api with a unique name"
+        case let .invalidKeep(keep):
+            return "invalid --keep \(keep): keep at least the newest version (e.g. --keep 10)"
         case let .functionsFailed(count, total):
             return "\(count) of \(total) functions failed to deploy (see the lines above); the others finished, each alias consistent with its record"
         case let .missingRootResource(apiId):

@@ -25,7 +25,7 @@ struct LambdaDeploy: AsyncParsableCommand {
             """,
         version: ToolInfo.version,
         groupedSubcommands: [
-            CommandGroup(name: "Deploying", subcommands: [CICommand.self, PlanCommand.self, DeployCommand.self, PromoteCommand.self, RollbackCommand.self]),
+            CommandGroup(name: "Deploying", subcommands: [CICommand.self, PlanCommand.self, DeployCommand.self, PromoteCommand.self, RollbackCommand.self, PruneCommand.self]),
             CommandGroup(name: "Building", subcommands: [PackageCommand.self]),
             CommandGroup(name: "Auditing", subcommands: [StatusCommand.self, HistoryCommand.self, ShowCommand.self, VerifyCommand.self, NotesCommand.self]),
             CommandGroup(name: "Setting up", subcommands: [HookCommand.self, GatewayCommand.self, DoctorCommand.self]),

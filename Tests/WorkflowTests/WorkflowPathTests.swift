@@ -172,4 +172,10 @@ struct CodeHashing: LambdaOperations {
     }
     func versions(_ function: String) async throws -> [FunctionState] { try await inner.versions(function) }
     func aliases(_ function: String) async throws -> [AliasState] { try await inner.aliases(function) }
+    func deleteVersion(_ function: String, version: String) async throws { try await inner.deleteVersion(function, version: version) }
+    func provisionedQualifiers(_ function: String) async throws -> Set<String> { try await inner.provisionedQualifiers(function) }
+    func accountStorage() async throws -> AccountStorage { try await inner.accountStorage() }
+    func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult {
+        try await inner.invoke(function, version: version, payload: payload)
+    }
 }

@@ -50,7 +50,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "lambda-deploy",
-            dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Workflow", "Packaging", "ReleasePolicy", "Safety",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
 

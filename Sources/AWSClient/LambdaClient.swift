@@ -21,11 +21,11 @@ public final class LambdaClient: Sendable {
     /// Size of the UpdateFunctionCode request body for a zip of `zipSize` bytes (base64 + JSON).
     public static func directUploadRequestSize(zipSize: Int) -> Int { (zipSize + 2) / 3 * 4 + #"{"ZipFile":""}"#.utf8.count }
 
-    private func path(_ function: String, _ suffix: String = "") -> String {
+    func path(_ function: String, _ suffix: String = "") -> String {
         "/2015-03-31/functions/\(SigV4.uriEncode(function))\(suffix)"
     }
 
-    private func operation(
+    func operation(
         _ name: String, _ method: String, _ path: String, resource: String, query: [(String, String)] = [], body: Data? = nil,
         safety: RetrySafety = .idempotent, retryConflicts: Bool = false
     ) -> AWSOperation {
@@ -35,7 +35,7 @@ public final class LambdaClient: Sendable {
             safety: safety, retryConflicts: retryConflicts)
     }
 
-    private func call<T: Decodable>(_ operation: AWSOperation, as type: T.Type) async throws -> T {
+    func call<T: Decodable>(_ operation: AWSOperation, as type: T.Type) async throws -> T {
         try core.decode(type, from: try await core.send(operation), operation)
     }
 

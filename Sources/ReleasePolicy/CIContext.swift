@@ -1,5 +1,10 @@
+import Safety
+
 /// Where the tool runs, reduced to what the release policy needs, with the raw variables behind
 /// it so `plan` can show its evidence.
+///
+/// Outside CI the caller fills `branch` (and `commit`) from git: the policy then knows which
+/// branch a developer deploys from, and protection can say "not from a laptop".
 public struct CIContext: Sendable, Equatable, Codable {
     /// The CI service, `generic` for an unknown one that sets `CI=true`, `local` for none.
     public var service: CIService
@@ -19,11 +24,21 @@ public struct CIContext: Sendable, Equatable, Codable {
     public var tag: String?
     /// What started the build.
     public var eventType: CIEvent
+    /// The number of the build (pipeline, workflow run) as the service shows it: Travis' build
+    /// number, GitHub's run number, GitLab's pipeline IID, Azure's build number. Never a job's.
     public var buildNumber: String?
-    /// The matrix or parallel job: Travis' `N.M`, or the 1-based index among parallel jobs
-    /// (`"1"` is the leader). Nil when the build is not split into jobs the environment can tell.
+    /// The job within the build: Travis' `N.M`, or the 1-based index among parallel jobs or
+    /// nodes (`"1"` is the leader). Nil when the build is not split into jobs the environment can
+    /// tell.
     public var jobNumber: String?
-    public var buildURL: String?
+    /// Which attempt of this build (or job) this is, 1 for the first, where the service says:
+    /// GitHub's run attempt, Azure's job attempt, Buildkite's retry count plus one.
+    public var runAttempt: Int?
+    /// Where this build stands among the builds of the same pipeline, for "is that deploy from
+    /// a later build?" when git ancestry cannot tell (a depth-1 clone).
+    public var buildOrder: BuildOrder?
+    /// The build's page; credentials in it are masked when it is made, so none is ever kept.
+    public var buildURL: MaskedURL?
     /// `owner/name` where the service says it.
     public var repositorySlug: String?
     /// Who started the build (CI login), where the service says it.
@@ -47,7 +62,9 @@ public struct CIContext: Sendable, Equatable, Codable {
         eventType: CIEvent = .push,
         buildNumber: String? = nil,
         jobNumber: String? = nil,
-        buildURL: String? = nil,
+        runAttempt: Int? = nil,
+        buildOrder: BuildOrder? = nil,
+        buildURL: MaskedURL? = nil,
         repositorySlug: String? = nil,
         actor: String? = nil,
         isFork: Bool = false,
@@ -64,6 +81,8 @@ public struct CIContext: Sendable, Equatable, Codable {
         self.eventType = eventType
         self.buildNumber = buildNumber
         self.jobNumber = jobNumber
+        self.runAttempt = runAttempt
+        self.buildOrder = buildOrder
         self.buildURL = buildURL
         self.repositorySlug = repositorySlug
         self.actor = actor
@@ -77,6 +96,28 @@ public struct CIContext: Sendable, Equatable, Codable {
     /// `NAME=value` lines, sorted by name.
     public var rawVariableLines: [String] {
         rawVariables.keys.sorted().map { "\($0)=\(rawVariables[$0] ?? "")" }
+    }
+}
+
+/// A URL from outside (a CI build page) with any `user:password@` masked when it is made: the
+/// one form in which such a URL is kept, so it can be printed, recorded and encoded as is.
+public struct MaskedURL: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
+    /// The URL with userinfo masked (`https://***@host/...`).
+    public let text: String
+
+    public init(_ url: String) {
+        text = URLText.maskingUserinfo(url)
+    }
+
+    public var description: String { text }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
     }
 }
 

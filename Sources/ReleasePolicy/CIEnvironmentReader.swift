@@ -1,3 +1,5 @@
+import Safety
+
 /// Reads the CI service's variables into one `CIContext`.
 ///
 /// A pure function of the environment value it is given (read `ProcessInfo` once at the entry
@@ -133,8 +135,10 @@ public struct CIEnvironmentReader: Sendable {
             table: ["push": .push, "pull_request": .pullRequest, "cron": .cron, "api": .api])
         c.buildNumber = env["TRAVIS_BUILD_NUMBER"]
         c.jobNumber = env["TRAVIS_JOB_NUMBER"]
-        c.buildURL = env["TRAVIS_BUILD_WEB_URL"]
+        c.buildURL = env["TRAVIS_BUILD_WEB_URL"].map(MaskedURL.init)
         c.repositorySlug = env["TRAVIS_REPO_SLUG"]
+        // Per repository; a restarted build keeps its number.
+        c.buildOrder = BuildOrder(service: .travis, number: c.buildNumber, scopeName: c.repositorySlug)
         return c
     }
 
@@ -172,10 +176,18 @@ public struct CIEnvironmentReader: Sendable {
                 "release": .tag,
             ])
         c.buildNumber = env["GITHUB_RUN_NUMBER"]
+        let attempt = env["GITHUB_RUN_ATTEMPT"]
+        c.runAttempt = attempt.flatMap(Self.number)
         if let server = env["GITHUB_SERVER_URL"], let repo = env["GITHUB_REPOSITORY"], let run = env["GITHUB_RUN_ID"] {
-            c.buildURL = "\(server)/\(repo)/actions/runs/\(run)"
+            c.buildURL = MaskedURL("\(server)/\(repo)/actions/runs/\(run)")
         }
         c.repositorySlug = env["GITHUB_REPOSITORY"]
+        // Run numbers count per workflow (GITHUB_WORKFLOW_REF is `owner/repo/path@ref`: the ref
+        // is cut off, since runs of one workflow on every branch share the numbers); a re-run
+        // keeps its number and counts up GITHUB_RUN_ATTEMPT.
+        let workflow = env["GITHUB_WORKFLOW_REF"].map { ref in ref.lastIndex(of: "@").map { String(ref[..<$0]) } ?? ref }
+            ?? env["GITHUB_WORKFLOW"].flatMap { name in c.repositorySlug.map { "\($0)/\(name)" } }
+        c.buildOrder = BuildOrder(service: .githubActions, number: c.buildNumber, attempt: attempt, scopeName: workflow)
         c.actor = env["GITHUB_TRIGGERING_ACTOR"] ?? env["GITHUB_ACTOR"]
         return c
     }
@@ -212,10 +224,16 @@ public struct CIEnvironmentReader: Sendable {
                 "push": .push, "schedule": .cron, "api": .api, "trigger": .api, "pipeline": .api,
                 "parent_pipeline": .api, "web": .manual,
             ])
-        c.buildNumber = env["CI_PIPELINE_IID"] ?? env["CI_PIPELINE_ID"]
+        let iid = env["CI_PIPELINE_IID"]
+        c.buildNumber = iid ?? env["CI_PIPELINE_ID"]
         c.jobNumber = Self.parallelIndex(env["CI_NODE_INDEX"], total: env["CI_NODE_TOTAL"], zeroBased: false)
-        c.buildURL = env["CI_PIPELINE_URL"] ?? env["CI_JOB_URL"]
+        c.buildURL = (env["CI_PIPELINE_URL"] ?? env["CI_JOB_URL"]).map(MaskedURL.init)
         c.repositorySlug = env["CI_PROJECT_PATH"]
+        // The IID counts per project, the ID per instance: each compares only with its own kind.
+        // A retried job keeps its pipeline's numbers.
+        let project = env["CI_PROJECT_ID"] ?? c.repositorySlug
+        c.buildOrder = BuildOrder(
+            service: .gitlab, number: c.buildNumber, scopeName: project.map { "\($0) \(iid != nil ? "iid" : "id")" })
         c.actor = env["GITLAB_USER_LOGIN"]
         return c
     }
@@ -243,10 +261,12 @@ public struct CIEnvironmentReader: Sendable {
         c.eventType = Self.event(isPR: c.isPullRequest, tag: c.tag, raw: nil, table: [:])
         c.buildNumber = env["CIRCLE_BUILD_NUM"]
         c.jobNumber = Self.parallelIndex(env["CIRCLE_NODE_INDEX"], total: env["CIRCLE_NODE_TOTAL"], zeroBased: true)
-        c.buildURL = env["CIRCLE_BUILD_URL"]
+        c.buildURL = env["CIRCLE_BUILD_URL"].map(MaskedURL.init)
         if let user = env["CIRCLE_PROJECT_USERNAME"], let repo = env["CIRCLE_PROJECT_REPONAME"] {
             c.repositorySlug = "\(user)/\(repo)"
         }
+        // The job's number, per project; a rerun gets a new one.
+        c.buildOrder = BuildOrder(service: .circleci, number: c.buildNumber, scopeName: c.repositorySlug)
         c.actor = env["CIRCLE_USERNAME"]
         return c
     }
@@ -279,10 +299,14 @@ public struct CIEnvironmentReader: Sendable {
         c.buildNumber = env["BUILDKITE_BUILD_NUMBER"]
         c.jobNumber = Self.parallelIndex(
             env["BUILDKITE_PARALLEL_JOB"], total: env["BUILDKITE_PARALLEL_JOB_COUNT"], zeroBased: true)
-        c.buildURL = env["BUILDKITE_BUILD_URL"]
+        c.buildURL = env["BUILDKITE_BUILD_URL"].map(MaskedURL.init)
         if let org = env["BUILDKITE_ORGANIZATION_SLUG"], let pipeline = env["BUILDKITE_PIPELINE_SLUG"] {
             c.repositorySlug = "\(org)/\(pipeline)"
         }
+        // Per pipeline, only ever growing; a retried job keeps its build's number.
+        let attempt = env["BUILDKITE_RETRY_COUNT"].flatMap(BuildOrder.decimal).map { String($0 + 1) }
+        c.runAttempt = attempt.flatMap(Self.number)
+        c.buildOrder = BuildOrder(service: .buildkite, number: c.buildNumber, attempt: attempt, scopeName: c.repositorySlug)
         c.actor = env["BUILDKITE_BUILD_CREATOR"]
         return c
     }
@@ -313,7 +337,9 @@ public struct CIEnvironmentReader: Sendable {
         c.commit = Self.commit(env["GIT_COMMIT"])
         c.eventType = Self.event(isPR: c.isPullRequest, tag: c.tag, raw: nil, table: [:])
         c.buildNumber = env["BUILD_NUMBER"]
-        c.buildURL = env["BUILD_URL"]
+        c.buildURL = env["BUILD_URL"].map(MaskedURL.init)
+        // Per job (a multibranch job is one per branch); a replay gets a new number.
+        c.buildOrder = BuildOrder(service: .jenkins, number: c.buildNumber, scopeName: env["JOB_NAME"])
         return c
     }
 
@@ -338,9 +364,12 @@ public struct CIEnvironmentReader: Sendable {
         c.jobNumber = Self.parallelIndex(
             env["BITBUCKET_PARALLEL_STEP"], total: env["BITBUCKET_PARALLEL_STEP_COUNT"], zeroBased: true)
         if let origin = env["BITBUCKET_GIT_HTTP_ORIGIN"], let build = c.buildNumber {
-            c.buildURL = "\(origin)/addon/pipelines/home#!/results/\(build)"
+            c.buildURL = MaskedURL("\(origin)/addon/pipelines/home#!/results/\(build)")
         }
         c.repositorySlug = env["BITBUCKET_REPO_FULL_NAME"]
+        // Per repository, across branches; a rerun gets a new number.
+        c.buildOrder = BuildOrder(
+            service: .bitbucket, number: c.buildNumber, scopeName: env["BITBUCKET_REPO_UUID"] ?? c.repositorySlug)
         return c
     }
 
@@ -379,9 +408,17 @@ public struct CIEnvironmentReader: Sendable {
         if let collection = env["SYSTEM_COLLECTIONURI"], let project = env["SYSTEM_TEAMPROJECT"],
            let id = env["BUILD_BUILDID"] {
             let base = collection.hasSuffix("/") ? collection : collection + "/"
-            c.buildURL = "\(base)\(project)/_build/results?buildId=\(id)"
+            c.buildURL = MaskedURL("\(base)\(project)/_build/results?buildId=\(id)")
         }
         c.repositorySlug = env["BUILD_REPOSITORY_NAME"]
+        // BUILD_BUILDNUMBER is a formatted name (20240101.3); BUILD_BUILDID is the record's ID,
+        // growing across the organization. Rerunning failed jobs keeps it and counts
+        // SYSTEM_JOBATTEMPT.
+        let attempt = env["SYSTEM_JOBATTEMPT"]
+        c.runAttempt = attempt.flatMap(Self.number)
+        c.buildOrder = BuildOrder(
+            service: .azurePipelines, number: env["BUILD_BUILDID"], attempt: attempt,
+            scopeName: env["SYSTEM_COLLECTIONID"] ?? env["SYSTEM_COLLECTIONURI"])
         c.actor = env["BUILD_REQUESTEDFOR"]
         return c
     }
@@ -421,7 +458,10 @@ public struct CIEnvironmentReader: Sendable {
             c.eventType = initiator.hasPrefix("codepipeline/") ? .api : .manual
         }
         c.buildNumber = env["CODEBUILD_BUILD_NUMBER"]
-        c.buildURL = env["CODEBUILD_PUBLIC_BUILD_URL"]
+        c.buildURL = env["CODEBUILD_PUBLIC_BUILD_URL"].map(MaskedURL.init)
+        // Per project (CODEBUILD_BUILD_ID is `project:uuid`); a retry is a new build.
+        let projectName = env["CODEBUILD_BUILD_ID"].flatMap { id in id.firstIndex(of: ":").map { String(id[..<$0]) } }
+        c.buildOrder = BuildOrder(service: .codebuild, number: c.buildNumber, scopeName: projectName)
         c.repositorySlug = env["CODEBUILD_SOURCE_REPO_URL"].flatMap(Self.repositoryPath)
         c.actor = env["CODEBUILD_INITIATOR"]
         return c
@@ -446,9 +486,10 @@ public struct CIEnvironmentReader: Sendable {
         return first.split(separator: "/").last.flatMap { number(String($0)) }
     }
 
-    /// A commit id, or nil when the service gives a placeholder (`HEAD`) or nothing.
+    /// A commit id, or nil when the service gives a placeholder (`HEAD`), nothing, or anything
+    /// that is not a full object id (it would reach git and the records).
     static func commit(_ value: String?) -> String? {
-        guard let value = value?.trimmingWhitespace(), !value.isEmpty, value != "HEAD" else { return nil }
+        guard let value = value?.trimmingWhitespace().lowercased(), GitNames.isObjectID(value) else { return nil }
         return value
     }
 
@@ -497,7 +538,7 @@ struct Lookup {
         mutating get {
             guard let value = environment[name] else { return nil }
             if !Self.looksSecret(name) {
-                consulted[name] = Self.maskCredentials(value)
+                consulted[name] = URLText.maskingUserinfo(value)
             }
             return value.trimmingWhitespace().isEmpty ? nil : value
         }
@@ -517,15 +558,5 @@ struct Lookup {
         if knownSafe.contains(name) { return false }
         let upper = name.uppercased()
         return secretWords.contains { upper.contains($0) }
-    }
-
-    /// `https://user:token@host/...` -> `https://***@host/...`: a clone or build URL can carry
-    /// credentials, and these values end up in `plan`'s output and in records.
-    static func maskCredentials(_ value: String) -> String {
-        guard let scheme = value.range(of: "://") else { return value }
-        let rest = value[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return value }
-        return String(value[..<scheme.upperBound]) + "***" + String(rest[at...])
     }
 }

@@ -37,6 +37,18 @@ public struct DeployConfig: Sendable, Equatable {
     public var gateway: GatewaySettings?
     /// Extra ignore patterns for packaging, added to `.lambdaignore`.
     public var exclude: [String]
+    /// The command that builds what is packaged; nil packages the directory as it is.
+    public var build: BuildStep?
+    /// The invocation a new version must pass before traffic moves to it; nil: no check.
+    public var check: InvokeCheck?
+    /// Old versions deleted after a successful deploy; nil: none are.
+    public var prune: PruneSettings?
+    /// Which packaging lints run, and the files the secret-file lint lets through.
+    public var lint: LintSettings
+    /// How many functions deploy at once when a command acts on several.
+    public var parallel: Int
+    /// The pace of AWS calls for the whole run (all functions together).
+    public var rateLimit: RateLimit
     /// Several functions in one repository; empty when the shorthand (or nothing) is used.
     public var functions: [FunctionConfig]
 
@@ -54,6 +66,12 @@ public struct DeployConfig: Sendable, Equatable {
         notes: NotesSettings = NotesSettings(),
         gateway: GatewaySettings? = nil,
         exclude: [String] = [],
+        build: BuildStep? = nil,
+        check: InvokeCheck? = nil,
+        prune: PruneSettings? = nil,
+        lint: LintSettings = LintSettings(),
+        parallel: Int = DeployConfig.defaultParallel,
+        rateLimit: RateLimit = RateLimit(),
         functions: [FunctionConfig] = []
     ) {
         self.function = function
@@ -69,8 +87,17 @@ public struct DeployConfig: Sendable, Equatable {
         self.notes = notes
         self.gateway = gateway
         self.exclude = exclude
+        self.build = build
+        self.check = check
+        self.prune = prune
+        self.lint = lint
+        self.parallel = parallel
+        self.rateLimit = rateLimit
         self.functions = functions
     }
+
+    /// Functions deployed at once by default (`parallel:`).
+    public static let defaultParallel = 4
 
     /// What an absent or empty file means.
     public static let `default` = DeployConfig()
@@ -90,10 +117,11 @@ public struct DeployConfig: Sendable, Equatable {
     }
 
     /// The config as it applies to one function: with a `functions:` list, the entry named
-    /// `name` (or the only entry when `name` is nil) supplies the function, and any directory,
-    /// region, s3, branches, tags, protected and exclude of its own, each replacing the top-level
-    /// value; the result has no list. With the shorthand, `name` (a `--function` flag)
-    /// replaces `function` and everything else stays.
+    /// `name` (or the only entry when `name` is nil) supplies the function, and what it sets of
+    /// its own (directory, region, s3, branches, tags, protected, exclude, build, check, prune,
+    /// lint) replaces the top-level value; its `hook:` keys replace those keys of the top-level
+    /// `hook:`. The result has no list. With the shorthand, `name` (a `--function` flag) replaces
+    /// `function` and everything else stays.
     ///
     /// Throws when the list has several entries and `name` is nil, or `name` is not in it.
     public func selecting(function name: String?) throws(PolicyError) -> DeployConfig {
@@ -103,16 +131,25 @@ public struct DeployConfig: Sendable, Equatable {
             return selected
         }
         let names = functions.map(\.name)
-        let entry: FunctionConfig
         if let name, !name.isEmpty {
             guard let found = functions.first(where: { $0.name == name }) else {
                 throw .unknownFunction(name: name, names: names)
             }
-            entry = found
-        } else {
-            guard functions.count == 1 else { throw .functionNotChosen(names: names) }
-            entry = functions[0]
+            return resolved(found)
         }
+        guard functions.count == 1 else { throw .functionNotChosen(names: names) }
+        return resolved(functions[0])
+    }
+
+    /// The config of every function it names, each as `selecting(function:)` gives it, in file
+    /// order: the `functions:` list, or the shorthand's one function, or nothing.
+    public var resolvedTargets: [DeployConfig] {
+        if !functions.isEmpty { return functions.map(resolved) }
+        return function == nil ? [] : [self]
+    }
+
+    /// The config as it applies to `entry` of the `functions:` list.
+    func resolved(_ entry: FunctionConfig) -> DeployConfig {
         var selected = self
         selected.functions = []
         selected.function = entry.name
@@ -123,6 +160,11 @@ public struct DeployConfig: Sendable, Equatable {
         selected.tags = entry.tags ?? tags
         selected.protected = entry.protected ?? protected
         selected.exclude = entry.exclude ?? exclude
+        selected.hook = hook.applying(entry.hook)
+        selected.build = entry.build ?? build
+        selected.check = entry.check ?? check
+        selected.prune = entry.prune ?? prune
+        selected.lint = entry.lint ?? lint
         return selected
     }
 
@@ -222,6 +264,38 @@ public struct HookSettings: Sendable, Equatable {
     }
 }
 
+/// The `hook:` keys a `functions:` entry may set for itself; the others (remote, timeout,
+/// blockPushOnFailure) belong to the push as a whole and stay top-level.
+public struct HookOverrides: Sendable, Equatable {
+    public var alias: String?
+    public var branches: [String]?
+    public var allowDirty: Bool?
+
+    public init(alias: String? = nil, branches: [String]? = nil, allowDirty: Bool? = nil) {
+        self.alias = alias
+        self.branches = branches
+        self.allowDirty = allowDirty
+    }
+
+    /// The keys a function entry's `hook:` accepts.
+    static let keys = ["alias", "branches", "allowDirty"]
+}
+
+extension HookSettings {
+    /// These settings with a function's own keys in their place.
+    func applying(_ overrides: HookOverrides?) -> HookSettings {
+        guard let overrides else { return self }
+        var result = self
+        if let alias = overrides.alias { result.alias = alias }
+        if let branches = overrides.branches { result.branches = branches }
+        if let allowDirty = overrides.allowDirty { result.allowDirty = allowDirty }
+        return result
+    }
+
+    /// The range `hook.timeout` must fall in, in seconds.
+    public static let timeoutRange = 1...3600
+}
+
 /// `notes:` settings for the deploy ledger.
 public struct NotesSettings: Sendable, Equatable {
     /// The notes ref that holds the records.
@@ -271,6 +345,12 @@ public struct FunctionConfig: Sendable, Equatable {
     public var tags: [AliasRule]?
     public var protected: [String]?
     public var exclude: [String]?
+    /// This function's `hook:` keys; nil inherits the top-level `hook:` whole.
+    public var hook: HookOverrides?
+    public var build: BuildStep?
+    public var check: InvokeCheck?
+    public var prune: PruneSettings?
+    public var lint: LintSettings?
 
     public init(
         name: String,
@@ -280,7 +360,12 @@ public struct FunctionConfig: Sendable, Equatable {
         branches: [AliasRule]? = nil,
         tags: [AliasRule]? = nil,
         protected: [String]? = nil,
-        exclude: [String]? = nil
+        exclude: [String]? = nil,
+        hook: HookOverrides? = nil,
+        build: BuildStep? = nil,
+        check: InvokeCheck? = nil,
+        prune: PruneSettings? = nil,
+        lint: LintSettings? = nil
     ) {
         self.name = name
         self.directory = directory
@@ -290,5 +375,10 @@ public struct FunctionConfig: Sendable, Equatable {
         self.tags = tags
         self.protected = protected
         self.exclude = exclude
+        self.hook = hook
+        self.build = build
+        self.check = check
+        self.prune = prune
+        self.lint = lint
     }
 }

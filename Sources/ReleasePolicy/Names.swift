@@ -1,28 +1,4 @@
-/// Lambda's rule for alias names: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, 1 to 128 characters
-/// (CreateAlias `Name` in the Lambda API reference). Checked before any AWS call so a typo in the
-/// config fails at load time, not halfway through a deploy.
-public enum AliasName {
-    /// Why `name` is not a valid alias, or nil when it is.
-    public static func problem(with name: String) -> String? {
-        if name.isEmpty { return "an alias name cannot be empty" }
-        if name.unicodeScalars.count > 128 { return "an alias name has at most 128 characters" }
-        let allowed = name.unicodeScalars.allSatisfy { c in
-            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "_"
-        }
-        if !allowed { return "Lambda allows only letters, digits, `-` and `_` in alias names" }
-        if name.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) }) {
-            return "an alias name cannot be all digits (Lambda would read it as a version)"
-        }
-        return nil
-    }
-
-    /// Throws `PolicyError.invalidAlias` when `name` breaks Lambda's rule.
-    public static func validate(_ name: String) throws(PolicyError) {
-        if let problem = problem(with: name) {
-            throw .invalidAlias(alias: name, reason: problem)
-        }
-    }
-}
+import Safety
 
 /// Branch names as CI services report them, reduced to the name a user writes in `branches:`.
 public enum BranchName {
@@ -38,6 +14,7 @@ public enum BranchName {
     /// multibranch PR jobs), `HEAD` (a detached checkout), `refs/tags/*`, `refs/merge-requests/*`.
     public static func normalize(_ raw: String) -> Normalized {
         var name = raw.trimmingWhitespace()
+        let raw = DisplayText.excerpt(raw, limit: 100)  // quoted in reasons only
         if name.isEmpty { return .refused(reason: "the branch name is empty") }
         if name.hasPrefix("refs/heads/") {
             name = String(name.dropFirst("refs/heads/".count))

@@ -1,3 +1,5 @@
+import Safety
+
 /// One line of what git writes to a pre-push hook's stdin:
 /// `<local ref> SP <local sha> SP <remote ref> SP <remote sha> LF` (githooks(5), "pre-push").
 public struct PrePushUpdate: Sendable, Equatable {
@@ -45,24 +47,18 @@ public struct PrePushUpdate: Sendable, Equatable {
             let remoteRef = fields.removeLast()
             let localSha = fields.removeLast()
             let localRef = fields.joined(separator: " ")
-            for (name, sha) in [("local sha", localSha), ("remote sha", remoteSha)] where !isObjectID(sha) {
+            for (name, sha) in [("local sha", localSha), ("remote sha", remoteSha)] where !GitNames.isObjectID(sha) {
                 throw .malformedPrePushLine(
                     lineNumber: index + 1, line: line,
                     problem: "\(name) \"\(sha)\" is not a 40- or 64-digit hex object id")
             }
-            guard remoteRef.hasPrefix("refs/") else {
+            if let problem = GitNames.refProblem(remoteRef) {
                 throw .malformedPrePushLine(
-                    lineNumber: index + 1, line: line, problem: "remote ref \"\(remoteRef)\" is not a full ref name")
+                    lineNumber: index + 1, line: line, problem: "remote ref \"\(remoteRef)\" is not a full ref name (\(problem))")
             }
             updates.append(PrePushUpdate(localRef: localRef, localSha: localSha, remoteRef: remoteRef, remoteSha: remoteSha))
         }
         return updates
-    }
-
-    /// SHA-1 (40 hex digits) or SHA-256 (64) object ids, as git writes them (lower case).
-    static func isObjectID(_ text: String) -> Bool {
-        (text.utf8.count == 40 || text.utf8.count == 64)
-            && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) }
     }
 
     static func isZero(_ sha: String) -> Bool {
@@ -78,6 +74,8 @@ public struct HookDecision: Sendable, Equatable {
     }
 
     public var action: Action
+    /// The function this is for; nil when the config names at most one.
+    public var function: String?
     /// `hook.alias` when deploying.
     public var alias: String?
     /// The pushed branch (as named on the remote) that matched `hook.branches`.
@@ -90,8 +88,12 @@ public struct HookDecision: Sendable, Equatable {
     /// One sentence: why.
     public var reason: String
 
-    public init(action: Action, alias: String?, branch: String?, commit: String?, remoteSha: String?, reason: String) {
+    public init(
+        action: Action, alias: String?, branch: String?, commit: String?, remoteSha: String?, reason: String,
+        function: String? = nil
+    ) {
         self.action = action
+        self.function = function
         self.alias = alias
         self.branch = branch
         self.commit = commit
@@ -112,10 +114,43 @@ extension ReleasePolicy {
     /// non-branch ref, and remotes other than `hook.remote`. Deploys `hook.alias` for the first
     /// pushed branch matching `hook.branches`; when several match, the others are named in the
     /// reason (one push deploys one commit).
+    /// A protected `hook.alias` is never deployed: the hook runs on developers' machines.
     public func decideHook(updates: [PrePushUpdate], remoteName: String) -> HookDecision {
+        var decision = decideHookForConfig(updates: updates, remoteName: remoteName)
+        decision.function = config.function
+        return decision
+    }
+
+    /// The hook's decision for every function the config names, each with its own `hook:` keys
+    /// (alias, branches) and `protected:`; the config as it is when it names none.
+    public func decideHookAll(updates: [PrePushUpdate], remoteName: String) -> [HookDecision] {
+        let targets = config.resolvedTargets
+        guard !targets.isEmpty else { return [decideHook(updates: updates, remoteName: remoteName)] }
+        return targets.map { ReleasePolicy(config: $0).decideHook(updates: updates, remoteName: remoteName) }
+    }
+
+    /// The decision the deploy checks protection from (`checkProtection`) for what the hook
+    /// decided, as a deploy from this machine: `context` is the local one, its branch filled
+    /// from the push.
+    public func decision(forHook hook: HookDecision, context: CIContext) -> Decision {
+        guard hook.action == .deploy, let alias = hook.alias else {
+            return Decision(action: .skip, alias: nil, reason: hook.reason, context: context, function: hook.function, trigger: .hook)
+        }
+        var local = context
+        if let branch = hook.branch { local.branch = branch }
+        if let commit = hook.commit { local.commit = commit }
+        var decision = decide(alias: alias, context: local, trigger: .hook)
+        decision.function = hook.function ?? decision.function
+        return decision
+    }
+
+    private func decideHookForConfig(updates: [PrePushUpdate], remoteName: String) -> HookDecision {
         let hook = config.hook
         guard remoteName == hook.remote else {
-            return .skip("pushing to `\(remoteName)`, and the hook deploys only for pushes to `\(hook.remote)` (hook.remote)")
+            return .skip("pushing to `\(Self.shown(remoteName))`, and the hook deploys only for pushes to `\(Self.shown(hook.remote))` (hook.remote)")
+        }
+        if config.isProtected(hook.alias) {
+            return .skip("`\(hook.alias)` (hook.alias) is protected, and the hook runs on this machine, not in CI: it never deploys a protected alias")
         }
         if updates.isEmpty {
             return .skip("nothing is being pushed")
@@ -128,30 +163,30 @@ extension ReleasePolicy {
                 continue
             }
             if update.remoteRef.hasPrefix("refs/tags/") {
-                ignored.append("tag \(update.remoteRef.dropFirst("refs/tags/".count))")
+                ignored.append("tag \(Self.shown(String(update.remoteRef.dropFirst("refs/tags/".count))))")
                 continue
             }
             if update.remoteRef.hasPrefix("refs/notes/") {
-                ignored.append("notes \(update.remoteRef)")
+                ignored.append("notes \(Self.shown(update.remoteRef))")
                 continue
             }
             guard update.remoteRef.hasPrefix("refs/heads/") else {
-                ignored.append("\(update.remoteRef) (not a branch)")
+                ignored.append("\(Self.shown(update.remoteRef)) (not a branch)")
                 continue
             }
             let branch = String(update.remoteRef.dropFirst("refs/heads/".count))
             if hook.branches.contains(where: { Glob($0).matches(branch) }) {
                 candidates.append((branch, update))
             } else {
-                ignored.append("branch \(branch) (matches nothing in hook.branches)")
+                ignored.append("branch \(Self.shown(branch)) (matches nothing in hook.branches)")
             }
         }
         guard let chosen = candidates.first else {
             return .skip("no pushed branch deploys: ignored \(ignored.joined(separator: ", "))")
         }
-        var reason = "pushing branch `\(chosen.branch)` to `\(remoteName)` deploys `\(hook.alias)`"
+        var reason = "pushing branch `\(Self.shown(chosen.branch))` to `\(Self.shown(remoteName))` deploys `\(hook.alias)`"
         if candidates.count > 1 {
-            reason += " (also pushed, not deployed: \(candidates.dropFirst().map(\.branch).joined(separator: ", ")))"
+            reason += " (also pushed, not deployed: \(candidates.dropFirst().map { Self.shown($0.branch) }.joined(separator: ", ")))"
         }
         return HookDecision(
             action: .deploy, alias: hook.alias, branch: chosen.branch, commit: chosen.update.localSha,

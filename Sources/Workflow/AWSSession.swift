@@ -109,6 +109,26 @@ struct LambdaAdapter: LambdaOperations {
     func aliases(_ function: String) async throws -> [AliasState] {
         try await client.listAliases(function).map(AliasState.init)
     }
+
+    func deleteVersion(_ function: String, version: String) async throws {
+        do {
+            try await client.deleteVersion(function, version: version)
+        } catch let error as AWSError where error.code == "ResourceConflictException" {
+            throw LambdaConflict.inUse
+        }
+    }
+
+    func provisionedQualifiers(_ function: String) async throws -> Set<String> {
+        try await client.provisionedConcurrencyQualifiers(function)
+    }
+
+    func accountStorage() async throws -> AccountStorage {
+        try await client.accountStorage()
+    }
+
+    func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult {
+        try await client.invoke(function, qualifier: version, payload: payload)
+    }
 }
 
 struct S3Adapter: ObjectStore {

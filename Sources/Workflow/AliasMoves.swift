@@ -1,6 +1,7 @@
 import Foundation
 import DeployLedger
 import ReleasePolicy
+import Safety
 
 public struct PromoteRequest: Sendable {
     public var from: String?
@@ -11,11 +12,9 @@ public struct PromoteRequest: Sendable {
     public var anyCommit = false
     public var overrideProtection = false
     public var pushNotes: Bool?
-    public var aws: AWSSettings
 
-    public init(to: String, aws: AWSSettings) {
+    public init(to: String) {
         self.to = to
-        self.aws = aws
     }
 }
 
@@ -25,11 +24,9 @@ public struct RollbackRequest: Sendable {
     public var function: String?
     public var overrideProtection = false
     public var pushNotes: Bool?
-    public var aws: AWSSettings
 
-    public init(alias: String, aws: AWSSettings) {
+    public init(alias: String) {
         self.alias = alias
-        self.aws = aws
     }
 }
 
@@ -55,38 +52,40 @@ public struct AliasMoveReport: Encodable, Sendable {
     }
 }
 
-extension DeployRunner {
+/// Promote and rollback: alias moves that ship no new code, only versions that exist.
+public struct AliasMoves {
+    public let project: Project
+    let reporter: Reporter
+
+    public init(project: Project, reporter: Reporter) {
+        self.project = project
+        self.reporter = reporter
+    }
+
+    var recorder: Recorder { Recorder(project: project, reporter: reporter) }
+
     /// The commit a published version was built from, per the ledger, with its record.
-    func ledgerEntry(function: String, version: String, region: String) -> LedgerEntry? {
+    func ledgerEntry(function: String, version: String, region: String) throws -> LedgerEntry? {
         guard let repository = project.repository else { return nil }
         let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
-        guard let (entries, _) = try? ledger.scan() else { return nil }
+        let (entries, _) = try ledger.scan()
         return entries
             .filter { $0.record.function == function && $0.record.version == version && $0.record.region == region && $0.record.result != .failed && $0.record.codeSha256 != nil }
             .max { $0.record.instant < $1.record.instant }
     }
 
-    /// Moves an alias from the state last read, re-reading on a RevisionId conflict.
+    /// Moves an alias to a fixed target through the one alias-move loop; returns the state it replaced.
     func moveAlias(
-        _ lambda: any LambdaOperations, function: String, alias name: String, current: AliasState?,
-        version: String, weights: [String: Double], description: String
+        _ services: Services, function: String, alias name: String, current: AliasState?, to target: AliasTarget,
+        commit: String?, description: ((AliasState?) -> String)? = nil
     ) async throws -> AliasState? {
-        var current = current
-        for _ in 1...4 {
-            do {
-                if let existing = current {
-                    _ = try await lambda.updateAlias(function, name: name, version: version, description: description, additionalWeights: weights, revisionId: existing.revisionId)
-                } else {
-                    _ = try await lambda.createAlias(function, name: name, version: version, description: description, additionalWeights: weights)
-                }
-                return current
-            } catch is LambdaConflict {
-                let now = try await lambda.alias(function, name: name)
-                if let now, now.version == version, now.additionalWeights == weights { return current }
-                current = now
-            }
-        }
-        throw WorkflowError.raceNotSettled(function: function, attempts: 4)
+        try Interruption.check()
+        let mover = AliasMover(lambda: services.lambda, reporter: reporter)
+        let outcome = try await mover.move(
+            function: function, alias: name, from: current,
+            description: description ?? { Deployer.aliasDescription(previous: $0?.version, commit: commit) },
+            plan: { _ in target })
+        return outcome.replaced
     }
 
     /// Is `commit` on the branch mapped to `alias`? Checks the remote's branch (fetched) when the
@@ -119,28 +118,44 @@ extension DeployRunner {
         throw WorkflowError.provenance(commit: commit, branch: (found.isEmpty ? branches : found).joined(separator: "' or '"), alias: alias)
     }
 
-    public func promote(_ request: PromoteRequest) async throws -> AliasMoveReport {
+    /// Checks a promotion before any AWS call: names, weight, and protection of the target.
+    public func check(_ request: PromoteRequest) throws {
         try validateAliasName(request.to)
         if let from = request.from { try validateAliasName(from) }
         if let weight = request.weight { try validateWeight(weight) }
         // Protection as for a deploy: a CI push build of a mapped branch, or --override-protection.
-        try checkProtection(alias: request.to, trigger: .manual, override: request.overrideProtection)
-        let function = try functionName(request.function)
-        let session = try await AWSSession.make(settings: request.aws, configRegion: project.config.region, environment: project.environment, reporter: reporter)
+        try project.policy.checkManualDeploy(alias: request.to, context: project.ci, overrideProtection: request.overrideProtection)
+        _ = try project.functionName(request.function)
+    }
+
+    /// Checks a rollback before any AWS call.
+    public func check(_ request: RollbackRequest) throws {
+        try validateAliasName(request.alias)
+        if let version = request.toVersion, !LambdaNames.isVersion(version) {
+            throw WorkflowError.invalidVersion(version)
+        }
+        try project.policy.checkManualDeploy(alias: request.alias, context: project.ci, overrideProtection: request.overrideProtection)
+        _ = try project.functionName(request.function)
+    }
+
+    public func promote(_ request: PromoteRequest, services: Services) async throws -> AliasMoveReport {
+        try check(request)
+        let function = try project.functionName(request.function)
+        let session = services
         let lambda = session.lambda
         let target = try await lambda.alias(function, name: request.to)
         var report = AliasMoveReport(function: function, region: session.region, alias: request.to, from: request.from, result: "promoted", version: "", previousVersion: target?.version)
 
         if request.finish {
             guard let target, let (version, _) = target.additionalWeights.first else { throw WorkflowError.noRoutingToFinish(alias: request.to) }
-            _ = try await moveAlias(lambda, function: function, alias: request.to, current: target, version: version, weights: [:],
-                                    description: Deployer.aliasDescription(previous: target.version, commit: nil))
+            let entry = try ledgerEntry(function: function, version: version, region: session.region)
+            let replaced = try await moveAlias(services, function: function, alias: request.to, current: target, to: AliasTarget(version: version), commit: entry?.commit)
+            report.previousVersion = replaced?.version ?? target.version
             report.result = "finished"
             report.version = version
             report.lines.append("finished: \(function):\(request.to) now runs version \(version) fully (was \(target.version) with a share on \(version))")
-            let entry = ledgerEntry(function: function, version: version, region: session.region)
             report.commit = entry?.commit
-            try record(&report, trigger: .promote, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false)
+            record(&report, trigger: .promote, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false, now: services.clock.now())
             return report
         }
 
@@ -153,7 +168,7 @@ extension DeployRunner {
         report.codeSha256 = running.codeSha256
 
         // The ledger says which commit this version was built from, and with which code.
-        let entry = ledgerEntry(function: function, version: version, region: session.region)
+        let entry = try ledgerEntry(function: function, version: version, region: session.region)
         if let entry, let recorded = entry.record.codeSha256, recorded != running.codeSha256 {
             throw WorkflowError.ledgerMismatch(version: version, ledger: recorded, actual: running.codeSha256)
         }
@@ -175,21 +190,20 @@ extension DeployRunner {
             main = target.version
             report.weight = weight
         }
-        _ = try await moveAlias(lambda, function: function, alias: request.to, current: target, version: main, weights: weights,
-                                description: Deployer.aliasDescription(previous: target?.version, commit: entry?.commit))
+        let replaced = try await moveAlias(services, function: function, alias: request.to, current: target, to: AliasTarget(version: main, weights: weights), commit: entry?.commit)
+        report.previousVersion = replaced?.version
         if let commit = entry?.commit { report.lines.append("promoting commit \(commit.prefix(12)) (\(fromName) version \(version), CodeSha256 \(running.codeSha256))") }
         report.lines.append(weights.isEmpty
             ? "promoted: \(function):\(request.to) -> version \(version) (was \(target?.version ?? "none")), no rebuild, no upload"
             : "promoted: \(function):\(request.to) sends \(formatPercent(request.weight ?? 0)) to version \(version), main version stays \(main); finish with `lambda-deploy promote --finish --to \(request.to)`")
-        try record(&report, trigger: .promote, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: request.anyCommit)
+        record(&report, trigger: .promote, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: request.anyCommit, now: services.clock.now())
         return report
     }
 
-    public func rollback(_ request: RollbackRequest) async throws -> AliasMoveReport {
-        try validateAliasName(request.alias)
-        try checkProtection(alias: request.alias, trigger: .manual, override: request.overrideProtection)
-        let function = try functionName(request.function)
-        let session = try await AWSSession.make(settings: request.aws, configRegion: project.config.region, environment: project.environment, reporter: reporter)
+    public func rollback(_ request: RollbackRequest, services: Services) async throws -> AliasMoveReport {
+        try check(request)
+        let function = try project.functionName(request.function)
+        let session = services
         let lambda = session.lambda
         guard let current = try await lambda.alias(function, name: request.alias) else {
             throw WorkflowError.aliasNotFound(function: function, alias: request.alias)
@@ -198,14 +212,14 @@ extension DeployRunner {
 
         // A traffic shift in progress: cancel it, all traffic back on the main version.
         if request.toVersion == nil, !current.additionalWeights.isEmpty {
-            _ = try await moveAlias(lambda, function: function, alias: request.alias, current: current, version: current.version, weights: [:],
-                                    description: current.description ?? Deployer.aliasDescription(previous: nil, commit: nil))
+            let kept = current.description ?? Deployer.aliasDescription(previous: nil, commit: nil)
+            _ = try await moveAlias(services, function: function, alias: request.alias, current: current, to: AliasTarget(version: current.version), commit: nil, description: { _ in kept })
             report.result = "cancelled-shift"
             report.version = current.version
             report.lines.append("cancelled the traffic shift on \(function):\(request.alias): all traffic on version \(current.version) again")
-            let entry = ledgerEntry(function: function, version: current.version, region: session.region)
+            let entry = try ledgerEntry(function: function, version: current.version, region: session.region)
             report.commit = entry?.commit
-            try record(&report, trigger: .rollback, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false)
+            record(&report, trigger: .rollback, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false, now: services.clock.now())
             return report
         }
 
@@ -213,7 +227,7 @@ extension DeployRunner {
         var targetVersion = request.toVersion
         if targetVersion == nil, let repository = project.repository {
             let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
-            let moves = ((try? ledger.scan().entries) ?? [])
+            let moves = try ledger.scan().entries
                 .filter { $0.record.function == function && $0.record.alias == request.alias && $0.record.region == session.region && $0.record.result == .deployed && $0.record.version == current.version }
             targetVersion = moves.max { $0.record.instant < $1.record.instant }?.record.previousVersion
         }
@@ -224,34 +238,35 @@ extension DeployRunner {
         guard let target = versions.first(where: { $0.version == version }) else {
             throw WorkflowError.rollbackTargetMissing(function: function, version: version)
         }
-        let entry = ledgerEntry(function: function, version: version, region: session.region)
-        _ = try await moveAlias(lambda, function: function, alias: request.alias, current: current, version: version, weights: [:],
-                                description: Deployer.aliasDescription(previous: current.version, commit: entry?.commit))
+        let entry = try ledgerEntry(function: function, version: version, region: session.region)
+        let replaced = try await moveAlias(services, function: function, alias: request.alias, current: current, to: AliasTarget(version: version), commit: entry?.commit)
+        report.previousVersion = replaced?.version ?? current.version
         report.version = version
         report.codeSha256 = target.codeSha256
         report.commit = entry?.commit
         report.lines.append("rolled back: \(function):\(request.alias) -> version \(version) (was \(current.version))")
-        try record(&report, trigger: .rollback, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false)
+        record(&report, trigger: .rollback, entry: entry, request.pushNotes, override: request.overrideProtection, anyCommit: false, now: services.clock.now())
         return report
     }
 
     /// Writes a promote/rollback record on the commit the version was built from, when known.
-    func record(_ report: inout AliasMoveReport, trigger: DeployRecord.Trigger, entry: LedgerEntry?, _ push: Bool?, override: Bool, anyCommit: Bool) throws {
+    func record(_ report: inout AliasMoveReport, trigger: DeployRecord.Trigger, entry: LedgerEntry?, _ push: Bool?, override: Bool, anyCommit: Bool, now: Date) {
         guard let commit = entry?.commit else {
             report.lines.append("record: not written: no ledger record says which commit version \(report.version) was built from")
             return
         }
-        var record = recorder.record(function: report.function, region: report.region, account: entry?.record.account, alias: report.alias, result: .deployed, trigger: trigger)
-        record.version = report.version
-        record.previousVersion = report.previousVersion
-        record.codeSha256 = report.codeSha256 ?? entry?.record.codeSha256
-        record.weight = report.weight.map { Int($0.rounded()) }
-        record.promotedFrom = report.from
-        if override { record.overrideProtection = true }
-        if anyCommit { record.anyCommit = true }
-        let (recordReport, problem) = recorder.write(record, on: commit, push: push)
-        report.record = recordReport
-        report.recordProblem = problem
-        report.lines.append("record: \(recordReport.message)")
+        var facts = RecordFacts(function: report.function, region: report.region, alias: report.alias, trigger: trigger)
+        facts.account = entry?.record.account
+        facts.version = report.version
+        facts.previousVersion = report.previousVersion
+        facts.codeSha256 = report.codeSha256 ?? entry?.record.codeSha256
+        facts.weight = report.weight
+        facts.promotedFrom = report.from
+        facts.overrideProtection = override
+        facts.anyCommit = anyCommit
+        let written = recorder.write(recorder.record(facts, now: now), on: commit, push: push)
+        report.record = written.report
+        report.recordProblem = written.problem
+        report.lines.append("record: \(written.report.message)")
     }
 }

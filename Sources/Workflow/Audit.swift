@@ -85,8 +85,8 @@ public final class Audit {
     let project: Project
     let repository: GitRepository
 
-    public init(environment: RunEnvironment, configPath: String?) throws {
-        project = try Project(environment: environment, configPath: configPath)
+    public init(project: Project) throws {
+        self.project = project
         repository = try project.requireRepository()
     }
 
@@ -112,12 +112,12 @@ public final class Audit {
         try ledger.historyJSON(HistoryQuery(alias: alias, function: function, since: since, limit: limit))
     }
 
-    public func show(_ revision: String, live: AWSSettings?, reporter: Reporter) async throws -> ShownCommit {
+    /// The records on one commit; with `live` services, also which aliases run it now.
+    public func show(_ revision: String, live: Services?) async throws -> ShownCommit {
         let commit = try repository.resolveCommit(revision)
         let (records, problems) = try ledger.records(on: commit)
         var shown = ShownCommit(commit: commit, records: records, problems: problems, liveAliases: nil)
-        if let live {
-            let session = try await AWSSession.make(settings: live, configRegion: project.config.region, environment: project.environment, reporter: reporter)
+        if let session = live {
             var running: Set<String> = []
             let functions = Set(records.map(\.function)).union(project.config.targets.map(\.name))
             for function in functions.sorted() {
@@ -131,11 +131,16 @@ public final class Audit {
         return shown
     }
 
-    public func verify(function flag: String?, aws: AWSSettings, reporter: Reporter) async throws -> VerifyReport {
+    /// The function `verify` checks, before any AWS call.
+    public func verifiedFunction(_ flag: String?) throws -> String {
         guard let function = try flag ?? project.config.selecting(function: nil).function else {
             throw WorkflowError.missingSetting(name: "function", flag: "--function NAME", configKey: "function")
         }
-        let session = try await AWSSession.make(settings: aws, configRegion: project.config.region, environment: project.environment, reporter: reporter)
+        return function
+    }
+
+    public func verify(function flag: String?, services session: Services) async throws -> VerifyReport {
+        let function = try verifiedFunction(flag)
         let (entries, _) = try ledger.scan()
         // The newest record that moved (or confirmed) each alias of this function in this region.
         var newest: [String: LedgerEntry] = [:]

@@ -169,7 +169,7 @@ public struct Deployer: Sendable {
             async let aliasRead = settled { try await lambda.alias(target.function, name: target.alias) }
             let (latestResult, aliasResult) = await (latestRead, aliasRead)
             let latest = try latestResult.get()
-            var alias = try aliasResult.get()
+            let alias = try aliasResult.get()
             outcome.account = latest.account
             previousVersion = alias?.version
             outcome.previousVersion = alias?.version
@@ -255,76 +255,24 @@ public struct Deployer: Sendable {
             outcome.version = version.version
             reporter.step("published \(target.function) version \(version.version)")
 
-            // Move the alias: create it, or update it from the state we last read.
-            var weights: [String: Double] = [:]
-            var mainVersion = version.version
-            if let weight = target.weight, let current = alias, current.version != version.version {
-                mainVersion = current.version
-                weights = [version.version: weight / 100]
-            } else if target.weight != nil {
+            // Move the alias: create it, or update it from the state we last read. With a weight,
+            // the alias keeps its main version and sends a share to ours.
+            if target.weight != nil, alias == nil || alias?.version == version.version {
                 reporter.warning("\(target.alias) has no earlier version to shift traffic from: pointing it at version \(version.version) outright")
                 outcome.weight = nil
             }
-            var moved = false
-            for attempt in 1...maxAttempts {
-                let aliasDescription = Self.aliasDescription(previous: alias?.version, commit: target.commit)
-                do {
-                    if let current = alias {
-                        changedAWS = true
-                        _ = try await lambda.updateAlias(
-                            target.function, name: target.alias, version: mainVersion, description: aliasDescription,
-                            additionalWeights: weights, revisionId: current.revisionId)
-                    } else {
-                        changedAWS = true
-                        _ = try await lambda.createAlias(
-                            target.function, name: target.alias, version: mainVersion, description: aliasDescription,
-                            additionalWeights: weights)
-                    }
-                    moved = true
-                    break
-                } catch let conflict as LambdaConflict {
-                    // Either another deploy moved the alias, or our own update landed and its answer
-                    // was lost (the retry then fails its precondition). Re-read and decide.
-                    let now = try await lambda.alias(target.function, name: target.alias)
-                    if let now, now.version == mainVersion, now.additionalWeights == weights {
-                        moved = true
-                        break
-                    }
-                    if conflict == .preconditionFailed || now != nil {
-                        reporter.step("\(target.alias) was moved by someone else meanwhile (now \(now?.version ?? "gone")): updating from its new state")
-                    }
-                    alias = now
-                    if target.weight != nil, let now, now.version != version.version {
-                        mainVersion = now.version
-                    }
-                    outcome.previousVersion = now?.version ?? outcome.previousVersion
-                    previousVersion = outcome.previousVersion
-                } catch {
-                    // No answer, or a failure the client does not repeat because the call may have
-                    // landed (CreateAlias is not idempotent: see LambdaClient). Read the alias back.
-                    let now = try await lambda.alias(target.function, name: target.alias)
-                    if let now, now.version == mainVersion, now.additionalWeights == weights {
-                        moved = true
-                        break
-                    }
-                    // UpdateAlias was already retried as far as the budget allows; a create that
-                    // certainly did not land (no alias now) is tried again, bounded by maxAttempts.
-                    guard alias == nil, now == nil, attempt < maxAttempts else { throw error }
-                    reporter.step("creating \(target.alias) failed (\((error as? any LocalizedError)?.errorDescription ?? "\(error)")): it does not exist, trying again")
-                    try await Task.sleep(for: .milliseconds(250 * attempt))
-                }
-            }
-            guard moved else { throw WorkflowError.raceNotSettled(function: target.function, attempts: maxAttempts) }
-
-            // Check the end state: a record says `deployed` only when the alias really runs our version.
-            let final = try await lambda.alias(target.function, name: target.alias)
-            let expected = weights.isEmpty ? version.version : mainVersion
-            guard let final, final.version == expected,
-                weights.isEmpty || final.additionalWeights[version.version] != nil
-            else {
-                throw WorkflowError.aliasNotMoved(
-                    function: target.function, alias: target.alias, expected: expected, actual: final?.version ?? "none")
-            }
+            let share = outcome.weight.map { $0 / 100 }
+            let mover = AliasMover(lambda: lambda, reporter: reporter, maxAttempts: maxAttempts)
+            let moved = try await mover.move(
+                function: target.function, alias: target.alias, from: alias,
+                description: { Self.aliasDescription(previous: $0?.version, commit: target.commit) },
+                plan: { now in
+                    guard let share, let now, now.version != version.version else { return AliasTarget(version: version.version) }
+                    return AliasTarget(version: now.version, weights: [version.version: share])
+                },
+                onWrite: { changedAWS = true })
+            previousVersion = moved.replaced?.version
+            outcome.previousVersion = moved.replaced?.version ?? outcome.previousVersion
             outcome.seconds = elapsed()
             return outcome
         } catch {

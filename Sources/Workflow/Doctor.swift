@@ -1,4 +1,5 @@
 import Foundation
+import AWSClient
 import DeployLedger
 import ReleasePolicy
 
@@ -36,16 +37,25 @@ public struct Doctor {
         self.function = function
     }
 
-    static func message(_ error: any Error) -> String {
-        (error as? any LocalizedError)?.errorDescription ?? "\(error)"
+    static func message(_ error: any Error) -> String { describe(error) }
+
+    /// The fix for a failure to resolve credentials or region, chosen by what failed.
+    static func credentialsFix(_ error: any Error) -> String {
+        if case .noRegion? = error as? AWSError {
+            return "set `region:` in lambda-deploy.yml, export AWS_REGION, or pass --region"
+        }
+        if case .invalidRegion? = error as? AWSError {
+            return "use a region name such as us-east-1 (config `region:`, AWS_REGION or --region)"
+        }
+        return "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or use web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"
     }
 
-    public func run(aws: AWSSettings) async -> DoctorReport {
+    /// `connect` resolves credentials for the project read here (the command's AWS flags).
+    public func run(connect: @Sendable (Project) async throws -> Services) async -> DoctorReport {
         var checks: [DoctorReport.Check] = []
-        let runner: DeployRunner
+        let project: Project
         do {
-            runner = try DeployRunner(environment: environment, configPath: configPath, function: function, reporter: .silent)
-            let project = runner.project
+            project = try Project(environment: environment, configPath: configPath, function: .one(function))
             checks.append(.init(name: "config", ok: true, detail: project.configPath.map { "\($0) is valid" } ?? "no lambda-deploy.yml: defaults apply", fix: nil))
         } catch let error as PolicyError where error.isFunctionChoice {
             checks.append(.init(name: "config", ok: false, detail: Self.message(error), fix: "lambda-deploy doctor --function NAME"))
@@ -54,7 +64,6 @@ public struct Doctor {
             checks.append(.init(name: "config", ok: false, detail: Self.message(error), fix: "edit lambda-deploy.yml as the message says (format: README, Configuration)"))
             return DoctorReport(checks: checks)
         }
-        let project = runner.project
         let function = project.config.function
         if function == nil {
             checks.append(.init(name: "function", ok: false, detail: "no function named", fix: "add `function: NAME` to lambda-deploy.yml"))
@@ -62,15 +71,11 @@ public struct Doctor {
 
         var session: AWSSession?
         do {
-            let made = try await AWSSession.make(settings: aws, configRegion: project.config.region, environment: environment, reporter: .silent)
+            let made = try await connect(project).requireSession()
             session = made
             checks.append(.init(name: "credentials", ok: true, detail: "from \(made.configuration.credentials.source), region \(made.region)", fix: nil))
         } catch {
-            let message = Self.message(error)
-            let fix = message.contains("region")
-                ? "set `region:` in lambda-deploy.yml, export AWS_REGION, or pass --region"
-                : "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or use web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)"
-            checks.append(.init(name: "credentials", ok: false, detail: message, fix: fix))
+            checks.append(.init(name: "credentials", ok: false, detail: Self.message(error), fix: Self.credentialsFix(error)))
         }
 
         if let session, let function {
@@ -111,8 +116,12 @@ public struct Doctor {
 
         if let repository = project.repository {
             let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
-            let count = (try? ledger.scan().entries.count) ?? 0
-            checks.append(.init(name: "records (local)", ok: true, detail: "\(count) record(s) in \(project.config.notes.ref)", fix: nil))
+            do {
+                let count = try ledger.scan().entries.count
+                checks.append(.init(name: "records (local)", ok: true, detail: "\(count) record(s) in \(project.config.notes.ref)", fix: nil))
+            } catch {
+                checks.append(.init(name: "records (local)", ok: false, detail: Self.message(error), fix: "repair or remove \(project.config.notes.ref) as the message says"))
+            }
             let remote = project.config.notes.remote
             switch repository.remoteHasRef(project.config.notes.ref, remote: remote, environment: environment.variables) {
             case .some(true): checks.append(.init(name: "records (\(remote))", ok: true, detail: "\(remote) has \(project.config.notes.ref)", fix: nil))

@@ -7,9 +7,8 @@ public struct GatewayRequest: Sendable {
     public var aliases: [String]?
     public var method: String?
     public var path: String?
-    public var aws: AWSSettings
 
-    public init(aws: AWSSettings) { self.aws = aws }
+    public init() {}
 }
 
 public struct GatewayReport: Encodable, Sendable {
@@ -65,9 +64,21 @@ public enum GatewayNames {
     }
 }
 
-extension DeployRunner {
-    public func setUpGateway(_ request: GatewayRequest) async throws -> GatewayReport {
-        let function = try functionName(request.function)
+/// `gateway setup`: the API Gateway side of the dev/prod workflow, idempotent.
+public struct GatewaySetup {
+    public let project: Project
+
+    public init(project: Project) { self.project = project }
+
+    /// Checks the request before any AWS call.
+    public func check(_ request: GatewayRequest) throws {
+        _ = try project.functionName(request.function)
+        for alias in request.aliases ?? project.config.gateway?.aliases ?? [] { try validateAliasName(alias) }
+    }
+
+    public func run(_ request: GatewayRequest, services: Services) async throws -> GatewayReport {
+        try check(request)
+        let function = try project.functionName(request.function)
         let settings = project.config.gateway
         let aliases = request.aliases ?? settings?.aliases ?? ["dev", "prod"]
         for alias in aliases { try validateAliasName(alias) }
@@ -77,7 +88,7 @@ extension DeployRunner {
         if path.count > 1, path.hasSuffix("/") { path.removeLast() }
         let apiName = request.api ?? settings?.api ?? "\(function)-api"
 
-        let session = try await AWSSession.make(settings: request.aws, configRegion: project.config.region, environment: project.environment, reporter: reporter)
+        let session = try services.requireSession()
         let region = session.region
         let gateway = session.apiGateway
         let account = try await session.sts.getCallerIdentity().account
@@ -90,7 +101,7 @@ extension DeployRunner {
         // The REST API, by name.
         let matching = try await gateway.getRestApis().filter { $0.name == apiName }
         guard matching.count <= 1 else {
-            throw WorkflowError.configUnreadable(path: "REST API '\(apiName)'", reason: "\(matching.count) APIs have that name (\(matching.map(\.id).joined(separator: ", "))); delete the extra ones or pass --api with a unique name")
+            throw WorkflowError.duplicateRestAPIs(name: apiName, ids: matching.map(\.id))
         }
         let api: RestApi
         if let existing = matching.first {
@@ -103,7 +114,7 @@ extension DeployRunner {
         // The resource at `path`, creating missing segments from the root down.
         var resources = try await gateway.getResources(restApiId: api.id)
         guard var parent = resources.first(where: { $0.path == "/" }) else {
-            throw WorkflowError.configUnreadable(path: "REST API \(api.id)", reason: "it has no root resource; recreate it")
+            throw WorkflowError.missingRootResource(apiId: api.id)
         }
         var walked = ""
         for segment in path.split(separator: "/") {

@@ -54,6 +54,8 @@ public enum LambdaConflict: Error, Equatable, Sendable {
     case preconditionFailed
     /// ResourceConflictException on create: the alias (or statement) already exists.
     case alreadyExists
+    /// ResourceConflictException on delete: an alias still points at the version.
+    case inUse
 }
 
 /// The Lambda calls the workflow makes, narrowed to what it needs.
@@ -80,6 +82,15 @@ public protocol LambdaOperations: Sendable {
     func versions(_ function: String) async throws -> [FunctionState]
     /// Every alias of the function (all pages).
     func aliases(_ function: String) async throws -> [AliasState]
+    /// Deletes a published version; one already gone is fine; throws `LambdaConflict.inUse`
+    /// when an alias points at it.
+    func deleteVersion(_ function: String, version: String) async throws
+    /// The versions (or aliases) with provisioned concurrency.
+    func provisionedQualifiers(_ function: String) async throws -> Set<String>
+    /// The account's code storage, used and limit.
+    func accountStorage() async throws -> AccountStorage
+    /// Invokes a published version synchronously.
+    func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult
 }
 
 /// The S3 calls of the large-package path.

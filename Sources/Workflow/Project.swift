@@ -9,6 +9,9 @@ public enum FunctionChoice: Sendable {
     /// One function: the `--function` flag when given, else the config's only one (see
     /// `DeployConfig.selecting(function:)`).
     case one(String?)
+    /// `package DIR`: the named function, else the `functions:` entry whose directory is DIR,
+    /// else the config as written (its top-level `exclude:`).
+    case packaging(String?, directory: String)
 }
 
 /// The repository, its config file and the CI context, read once per command.
@@ -59,23 +62,49 @@ public final class Project {
                 throw WorkflowError.configUnreadable(path: found, reason: "it is not UTF-8 text; save it as UTF-8")
             }
             let parsed = try DeployConfig.parse(yaml: text, file: found)
-            if case let .one(name) = choice {
-                self.config = try parsed.selecting(function: name)
-            } else {
-                self.config = parsed
-            }
+            let root = (found as NSString).deletingLastPathComponent
+            self.config = try Self.narrow(parsed, to: choice, root: root)
             self.configPath = found
-            self.root = (found as NSString).deletingLastPathComponent
+            self.root = root
         } else {
-            if case let .one(name) = choice {
-                self.config = try DeployConfig.default.selecting(function: name)
-            } else {
-                self.config = DeployConfig.default
-            }
             self.configPath = nil
-            self.root = repository?.workdir.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            let root = repository?.workdir.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
                 ?? environment.currentDirectory
+            self.config = try Self.narrow(.default, to: choice, root: root)
+            self.root = root
         }
+    }
+
+    private static func narrow(_ config: DeployConfig, to choice: FunctionChoice, root: String) throws -> DeployConfig {
+        switch choice {
+        case .all:
+            return config
+        case .one(let name):
+            return try config.selecting(function: name)
+        case .packaging(let name, let directory):
+            if name != nil { return try config.selecting(function: name) }
+            let matching = config.functions.first { entry in
+                guard let path = entry.directory ?? config.directory else { return false }
+                let absolute = path.hasPrefix("/") ? path : root + "/" + path
+                return URL(fileURLWithPath: absolute).standardizedFileURL.path == directory
+            }
+            return try matching.map { try config.selecting(function: $0.name) } ?? config
+        }
+    }
+
+    private init(copying other: Project, config: DeployConfig) {
+        environment = other.environment
+        self.config = config
+        configPath = other.configPath
+        root = other.root
+        repository = other.repository
+        ci = other.ci
+    }
+
+    /// This project narrowed to one function of its `functions:` list, sharing the repository
+    /// and CI context (one Project per command, however many functions it deploys).
+    public func narrowed(to function: String) throws -> Project {
+        Project(copying: self, config: try config.selecting(function: function))
     }
 
     /// The repository, for commands that only make sense inside one (history, hooks, notes).

@@ -1,6 +1,7 @@
 import Foundation
 import DeployLedger
 import ReleasePolicy
+import Safety
 
 extension DeployRecord {
     /// The record's time as seconds since 1970, for ordering (unreadable times sort oldest).
@@ -19,11 +20,32 @@ public struct RecordReport: Encodable, Sendable, Equatable {
     public var summary: String { message }
 }
 
+/// The facts of one deploy, promote or rollback that a record states; everything else (time,
+/// CI service, build, branch, actor, tool) comes from the context in ``Recorder/record(_:now:)``.
+struct RecordFacts {
+    var function: String
+    var region: String
+    var alias: String
+    var trigger: DeployRecord.Trigger
+    var result: DeployRecord.Outcome = .deployed
+    var account: String?
+    var version: String?
+    var previousVersion: String?
+    var codeSha256: String?
+    var weight: Double?
+    var dirty: Bool?
+    var overrideProtection = false
+    var anyCommit = false
+    var promotedFrom: String?
+    var error: String?
+}
+
 /// Writes deploy records into the ledger and shares them, after the outcome is known.
 ///
-/// The record is appended locally first, so a failed push never loses it; sharing then runs the
-/// fetch-merge-push loop (never forced). No repository, or a commit the repository does not
-/// have, is not an error: the deploy happened, and the report says no record was written.
+/// The one place a record is built from an outcome and the CI context. The record is appended
+/// locally first, so a failed push never loses it; sharing then runs the fetch-merge-push loop
+/// (never forced). No repository, or a commit the repository does not have, is not an error: the
+/// deploy happened, and the report says no record was written.
 struct Recorder {
     let project: Project
     let reporter: Reporter
@@ -32,6 +54,13 @@ struct Recorder {
 
     func shouldPush(_ requested: Bool?) -> Bool {
         requested ?? project.config.notes.shouldPush(isCI: project.ci.isCI)
+    }
+
+    /// The branch a record names: the CI's branch as the policy normalised it (Azure's
+    /// `refs/heads/main` and Jenkins' `origin/main` are `main`), else the checked-out branch.
+    var branch: String? {
+        if let raw = project.ci.branch, case .branch(let name) = BranchName.normalize(raw) { return name }
+        return project.localBranch
     }
 
     /// The identity notes are written with: the CI actor, the git user, or lambda-deploy itself.
@@ -67,24 +96,45 @@ struct Recorder {
         return whole.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 
-    /// A record skeleton filled with the context every trigger shares.
-    func record(
-        function: String, region: String, account: String?, alias: String, result: DeployRecord.Outcome,
-        trigger: DeployRecord.Trigger
-    ) -> DeployRecord {
+    /// The record for `facts`, with the context every trigger shares. Values from outside (the
+    /// build URL, error messages) are masked and redacted here, at the source, as well as at
+    /// the output edge.
+    func record(_ facts: RecordFacts, now: Date) -> DeployRecord {
         let ci = project.ci
-        return DeployRecord(
-            time: Self.timestamp(Date()), function: function, region: region, account: account, alias: alias,
-            result: result, trigger: trigger,
-            ci: ci.isCI ? ci.service.rawValue : nil, build: ci.jobNumber ?? ci.buildNumber,
-            buildUrl: ci.buildURL, branch: ci.branch ?? project.repository?.currentBranch(), actor: actor(),
+        var record = DeployRecord(
+            time: Self.timestamp(now), function: facts.function, region: facts.region, account: facts.account,
+            alias: facts.alias, result: facts.result, trigger: facts.trigger,
+            ci: ci.isCI ? ci.service.rawValue : nil, build: ci.buildNumber ?? ci.jobNumber,
+            buildUrl: ci.buildURL.map(URLText.maskingUserinfo), branch: branch, actor: actor(),
             tool: ToolInfo.nameAndVersion)
+        record.version = facts.version
+        record.previousVersion = facts.previousVersion
+        record.codeSha256 = facts.codeSha256
+        record.weight = facts.weight.map { Int($0.rounded()) }
+        record.dirty = facts.dirty
+        record.promotedFrom = facts.promotedFrom
+        if facts.overrideProtection { record.overrideProtection = true }
+        if facts.anyCommit { record.anyCommit = true }
+        record.error = facts.error.map { Redactor.shared.redact(URLText.maskingUserinfo($0)) }
+        return record
+    }
+
+    /// Checks, before any AWS call, what can be checked about writing a record on `commit`:
+    /// the repository must be writable (a read-only `.git` would otherwise be found only after
+    /// the alias moved).
+    func preflight(commit: String?) throws {
+        guard let repository = project.repository, let commit, repository.contains(commit: commit) else { return }
+        for directory in [repository.gitDir, repository.gitDir + "/objects", repository.gitDir + "/refs"] {
+            if access(directory, W_OK) != 0 {
+                throw WorkflowError.recordNotWritable(path: directory, reason: String(cString: strerror(errno)))
+            }
+        }
     }
 
     /// Appends `record` to the note on `commit` and shares it when asked. Returns the report and,
-    /// when the record could not be pushed, the error the command should exit with (after printing
-    /// its result: the deploy itself has happened).
-    func write(_ record: DeployRecord, on commit: String?, push requested: Bool?) -> (RecordReport, WorkflowError?) {
+    /// when the record could not be written or pushed, the error the command should exit with
+    /// (after printing its result: the deploy itself has happened).
+    func write(_ record: DeployRecord, on commit: String?, push requested: Bool?) -> (report: RecordReport, problem: WorkflowError?) {
         var report = RecordReport(written: false, pushed: nil, commit: commit, ref: notesRef, message: "")
         guard let repository = project.repository else {
             report.message = "not written: \(project.environment.currentDirectory) is not in a git repository"
@@ -98,32 +148,35 @@ struct Recorder {
         do {
             try ledger.append(record, to: commit, author: signature())
         } catch {
-            report.message = "not written: \((error as? any LocalizedError)?.errorDescription ?? "\(error)")"
-            reporter.warning("the deploy record could not be written: \(report.message)")
-            return (report, nil)
+            report.message = "NOT written: \(describe(error))"
+            reporter.warning("the deploy record could not be written: \(describe(error))")
+            return (report, .recordNotWritten(reason: describe(error)))
         }
         report.written = true
         report.message = "\(record.result.rawValue) record on \(commit.prefix(12)) in \(notesRef)"
         guard shouldPush(requested) else { return (report, nil) }
 
+        let shared = share()
+        report.pushed = shared.pushed
+        report.message += shared.message
+        return (report, shared.problem)
+    }
+
+    /// Shares the notes ref with the remote once (fetch, merge, push; never forced): after one
+    /// record, or after all the records of a run over many functions.
+    func share() -> (pushed: Bool, message: String, problem: WorkflowError?) {
         let remote = project.config.notes.remote
-        guard let git = NotesSync.locateGit(environment: project.environment.variables) else {
-            report.pushed = false
-            return (report, .notesNotPushed(reason: "git is not on PATH"))
+        guard let repository = project.repository, let git = NotesSync.locateGit(environment: project.environment.variables) else {
+            return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: "git is not on PATH"))
         }
         let sync = NotesSync(
             repository: repository, notesRef: notesRef, remote: remote, git: git,
             environment: project.environment.variables)
         do {
             let outcome = try sync.shareRetryingLockRaces(author: signature())
-            report.pushed = true
-            report.message += ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : "")
-            return (report, nil)
+            return (true, ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : ""), nil)
         } catch {
-            report.pushed = false
-            let reason = (error as? any LocalizedError)?.errorDescription ?? "\(error)"
-            report.message += ", NOT pushed to \(remote)"
-            return (report, .notesNotPushed(reason: reason))
+            return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: describe(error)))
         }
     }
 }

@@ -1,5 +1,6 @@
 public import AWSClient
 import Foundation
+import Safety
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,13 +13,51 @@ public struct Reporter: Sendable {
     public var quiet: Bool
     /// stderr is a terminal: long steps show a live elapsed-time line instead of plain log lines.
     public var isTerminal: Bool
+    /// How a CI log folds long steps (GitHub `::group::`, Travis `travis_fold`, GitLab sections);
+    /// nil in terminals and plain logs.
+    public var sections: Sections?
     private let write: @Sendable (String) -> Void
+    private let warn: @Sendable (String) -> Void
 
-    public init(verbose: Bool = false, quiet: Bool = false, isTerminal: Bool = false, write: @escaping @Sendable (String) -> Void) {
+    /// Collapsible parts of a CI log: `begin` opens one with a title, `end` closes the last.
+    public struct Sections: Sendable {
+        public var begin: @Sendable (String) -> Void
+        public var end: @Sendable () -> Void
+
+        public init(begin: @escaping @Sendable (String) -> Void, end: @escaping @Sendable () -> Void) {
+            self.begin = begin
+            self.end = end
+        }
+    }
+
+    /// `warn` receives warnings without their `warning: ` prefix (a CI may show them as
+    /// annotations); by default they go to `write` with it.
+    public init(
+        verbose: Bool = false, quiet: Bool = false, isTerminal: Bool = false, sections: Sections? = nil,
+        warn: (@Sendable (String) -> Void)? = nil, write: @escaping @Sendable (String) -> Void
+    ) {
         self.verbose = verbose
         self.quiet = quiet
         self.isTerminal = isTerminal
+        self.sections = sections
         self.write = write
+        self.warn = warn ?? { write("warning: " + $0) }
+    }
+
+    /// Runs a noisy step inside a collapsible section of the CI log (plain elsewhere).
+    public func section<T>(_ title: String, _ body: () throws -> T) rethrows -> T {
+        guard let sections, !quiet else { return try body() }
+        sections.begin(title)
+        defer { sections.end() }
+        return try body()
+    }
+
+    /// ``section(_:_:)-7pw8l`` for an async step.
+    public func section<T>(_ title: String, _ body: () async throws -> T) async rethrows -> T {
+        guard let sections, !quiet else { return try await body() }
+        sections.begin(title)
+        defer { sections.end() }
+        return try await body()
     }
 
     /// Writes to the process's stderr.
@@ -32,8 +71,10 @@ public struct Reporter: Sendable {
     /// it runs; in CI logs it is one plain line before and one after, nothing that rewrites itself.
     public func during<T>(_ label: String, _ body: () async throws -> T) async rethrows -> T {
         guard isTerminal, !quiet, !verbose else {
-            step(label)
-            return try await body()
+            return try await section(label) {
+                step(label)
+                return try await body()
+            }
         }
         return try await withLiveLine(label, { elapsed in "\(label) \(Self.seconds(elapsed))" }, body)
     }
@@ -46,16 +87,18 @@ public struct Reporter: Sendable {
         let state = TransferState()
         let update: UploadProgress = { sent, total in state.update(sent: sent, total: total) }
         guard isTerminal, !quiet, !verbose else {
-            step(label)
-            guard !quiet, bytes >= Self.quarterLinesFrom else { return try await body(nil) }
-            let write = self.write
-            return try await body { sent, total in
-                update(sent, total)
-                for quarter in state.quartersReached() { write("\(label): \(quarter * 25)% sent") }
+            return try await section(label) {
+                step(label)
+                guard !quiet, bytes >= Self.quarterLinesFrom else { return try await body(nil) }
+                let write = self.write
+                return try await body { sent, total in
+                    update(sent, total)
+                    for quarter in state.quartersReached() { write("\(label): \(quarter * 25)% sent") }
+                }
             }
         }
         return try await withLiveLine(label, { elapsed in
-            Self.progressLine(label, fraction: state.fraction, elapsed: elapsed) + "\u{1B}[K"
+            Self.progressLine(label, fraction: state.fraction, elapsed: elapsed)
         }) {
             try await body(update)
         }
@@ -64,8 +107,12 @@ public struct Reporter: Sendable {
     /// Runs `body` while a terminal line, redrawn every 200 ms from the elapsed time, says how it
     /// goes; at the end the line becomes "`label` done in N s".
     private func withLiveLine<T>(
-        _ label: String, _ line: @escaping @Sendable (Duration) -> String, _ body: () async throws -> T
+        _ rawLabel: String, _ rawLine: @escaping @Sendable (Duration) -> String, _ body: () async throws -> T
     ) async rethrows -> T {
+        // This line is written raw (it rewrites itself with \r and ESC[K): what it quotes is
+        // escaped here, as the output edge does for every other line.
+        let label = DisplayText.escaped(rawLabel)
+        let line: @Sendable (Duration) -> String = { DisplayText.escaped(rawLine($0)) + "\u{1B}[K" }
         let started = ContinuousClock.now
         let ticker = Task {
             while !Task.isCancelled {
@@ -101,7 +148,7 @@ public struct Reporter: Sendable {
     public static let silent = Reporter(quiet: true) { _ in }
 
     public func step(_ line: String) { if !quiet { write(line) } }
-    public func warning(_ line: String) { write("warning: " + line) }
+    public func warning(_ line: String) { warn(line) }
     public func debug(_ line: String) { if verbose { write(line) } }
 }
 

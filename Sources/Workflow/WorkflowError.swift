@@ -1,4 +1,5 @@
 public import Foundation
+import Safety
 
 /// Failures of the workflow itself (the order of steps), as opposed to the failures of the
 /// modules it drives, which carry their own error types and messages.
@@ -26,6 +27,20 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case drift(count: Int)
     case notesNotPushed(reason: String)
     case noRoutingToFinish(alias: String)
+    case invalidVersion(String)
+    case notDecided(alias: String)
+    case outsideRepository(directory: String, repository: String)
+    case cacheUnwritable(path: String, reason: String)
+    case recordNotWritable(path: String, reason: String)
+    case recordNotWritten(reason: String)
+    case interrupted(Interruption.Reason)
+    case needsAWSSession
+    case chainedHookExists(path: String)
+    case hookNotWritable(path: String, reason: String)
+    case duplicateRestAPIs(name: String, ids: [String])
+    case missingRootResource(apiId: String)
+    case functionsFailed(count: Int, of: Int)
+    case invalidKeep(Int)
 
     public var errorDescription: String? {
         switch self {
@@ -36,7 +51,7 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
         case let .invalidAlias(alias):
             return "invalid alias name \(Self.describeAlias(alias)): use 1-128 letters, digits, '-' or '_', not only digits (e.g. dev, prod)"
         case let .invalidWeight(value):
-            return "invalid weight '\(value)': give a percentage strictly between 0 and 100, e.g. --weight 10"
+            return "invalid weight '\(DisplayText.excerpt(value, limit: 40))': give a percentage strictly between 0 and 100, e.g. --weight 10"
         case let .tooLargeForDirectUpload(zip, request):
             return "the package is \(zip) bytes (\(request) bytes as a request), over Lambda's 69905067-byte direct upload limit: set an S3 bucket with --s3-bucket or `s3: {bucket: ...}` in lambda-deploy.yml"
         case let .publishedForeignCode(function, version, expected, actual):
@@ -75,6 +90,39 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "the deploy happened but its record was not pushed (\(reason)): it is kept locally; run `lambda-deploy notes push` to share it"
         case let .noRoutingToFinish(alias):
             return "alias '\(alias)' has no traffic shift in progress: nothing to finish (start one with --weight)"
+        case let .invalidVersion(version):
+            return "invalid version '\(DisplayText.excerpt(version, limit: 40))': give a published version number, e.g. --to 41"
+        case let .notDecided(alias):
+            return "a CI deploy of '\(alias)' needs the release policy's decision to deploy it: run `lambda-deploy ci` (or `lambda-deploy plan` to see why not)"
+        case let .outsideRepository(directory, repository):
+            return "\(directory) is outside the repository \(repository), so the record would claim code its commit does not hold: move the function into the repository, or pass --allow-outside-repo (recorded as dirty)"
+        case let .cacheUnwritable(path, reason):
+            return "cannot write the package cache \(path) (\(reason)): set LAMBDA_DEPLOY_CACHE_DIR to a writable directory"
+        case let .recordNotWritable(path, reason):
+            return "the deploy record could not be written to \(path) (\(reason)), so nothing was deployed: make the repository writable, or deploy from a clone you can write to"
+        case let .recordNotWritten(reason):
+            return "the deploy happened but its record could not be written (\(reason)): run `lambda-deploy verify` to see the alias's state, fix the repository, and record it by deploying again (an unchanged deploy writes a record)"
+        case let .interrupted(reason):
+            switch reason {
+            case .signal(let number):
+                return "interrupted by \(number == SIGTERM ? "SIGTERM" : number == SIGINT ? "SIGINT" : "signal \(number)") before the next step: nothing more was changed in AWS; what changed is recorded (see `lambda-deploy history`)"
+            case .deadline(let seconds, let setting):
+                return "stopped after \(seconds) s (\(setting)) before the next step: nothing more was changed in AWS; raise \(setting) in lambda-deploy.yml if the deploy needs longer"
+            }
+        case .needsAWSSession:
+            return "this step needs real AWS clients (API Gateway, STS), which a test double does not provide"
+        case let .chainedHookExists(path):
+            return "\(path) already exists (a hook chained earlier): move it away, then run `lambda-deploy hook install` again"
+        case let .hookNotWritable(path, reason):
+            return "cannot write the hook \(path) (\(reason)): check the hooks directory's permissions"
+        case let .duplicateRestAPIs(name, ids):
+            return "\(ids.count) REST APIs are named '\(name)' (\(ids.joined(separator: ", "))): delete the extra ones, or pass --api with a unique name"
+        case let .invalidKeep(keep):
+            return "invalid --keep \(keep): keep at least the newest version (e.g. --keep 10)"
+        case let .functionsFailed(count, total):
+            return "\(count) of \(total) functions failed to deploy (see the lines above); the others finished, each alias consistent with its record"
+        case let .missingRootResource(apiId):
+            return "REST API \(apiId) has no root resource '/': recreate the API, or pass --api with another name"
         }
     }
 }
@@ -84,28 +132,31 @@ extension WorkflowError {
     /// not become a 300-character error line.
     static func describeAlias(_ alias: String) -> String {
         if alias.isEmpty { return "'' (empty)" }
-        let shown = alias.count > 40 ? "'\(alias.prefix(20))...' (\(alias.count) characters)" : "'\(alias)'"
+        let shown = alias.count > 40 ? "'\(DisplayText.escaped(String(alias.prefix(20))))...' (\(alias.count) characters)" : "'\(DisplayText.escaped(alias))'"
         if alias.utf8.count > 128 { return alias.count > 40 ? shown : "\(shown) (\(alias.utf8.count) characters)" }
         if let bad = alias.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_")) }) {
-            return "\(shown) (\(bad == " " ? "a space" : "'\(bad)'") is not allowed)"
+            return "\(shown) (\(bad == " " ? "a space" : "'\(DisplayText.escaped(String(bad)))'") is not allowed)"
         }
         if alias.allSatisfy({ $0.isASCII && $0.isNumber }) { return "\(shown) (only digits: Lambda reads that as a version)" }
         return shown
     }
 }
 
-/// Lambda's alias-name rule: `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, 1 to 128 characters.
+/// Lambda's alias-name rule (Safety's `LambdaNames`, the one home of it), as a workflow error.
 public func validateAliasName(_ alias: String) throws(WorkflowError) {
-    let allowed = alias.utf8.allSatisfy { byte in
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-            || byte == 0x2d || byte == 0x5f
-    }
-    let allDigits = alias.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-    guard !alias.isEmpty, alias.utf8.count <= 128, allowed, !allDigits else { throw .invalidAlias(alias) }
+    if LambdaNames.aliasProblem(alias) != nil { throw .invalidAlias(alias) }
 }
 
 /// `--weight` is a percentage strictly between 0 and 100 (Lambda takes a fraction 0.0-1.0 of traffic
 /// for the additional version; 0 or 100 would be a plain alias move, not a shift).
 public func validateWeight(_ weight: Double) throws(WorkflowError) {
     guard weight.isFinite, weight > 0, weight < 100 else { throw .invalidWeight(String(weight)) }
+}
+
+/// `--weight` as the user typed it: the one parser of it, for every command that takes one.
+public func parseWeight(_ text: String) throws(WorkflowError) -> Double {
+    guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0, value < 100 else {
+        throw .invalidWeight(text)
+    }
+    return value
 }

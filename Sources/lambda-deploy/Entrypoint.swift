@@ -19,13 +19,15 @@ struct LambdaDeploy: AsyncParsableCommand {
 
             Configuration lives in lambda-deploy.yml at the repository root (see the README).
             Exit codes: 0 success or a deliberate skip; 1 failure; 3 deployed but the record could \
-            not be pushed; 4 drift found by verify; 64 bad usage.
+            not be pushed; 4 drift found by verify; 5 AWS changed but the record could not be \
+            written; 64 bad usage; 130/143 stopped by SIGINT/SIGTERM (at a step boundary, with a \
+            record of what changed).
             """,
         version: ToolInfo.version,
         groupedSubcommands: [
-            CommandGroup(name: "Deploying", subcommands: [CICommand.self, PlanCommand.self, DeployCommand.self, PromoteCommand.self, RollbackCommand.self]),
+            CommandGroup(name: "Deploying", subcommands: [CICommand.self, PlanCommand.self, DeployCommand.self, PromoteCommand.self, RollbackCommand.self, PruneCommand.self]),
             CommandGroup(name: "Building", subcommands: [PackageCommand.self]),
-            CommandGroup(name: "Auditing", subcommands: [HistoryCommand.self, ShowCommand.self, VerifyCommand.self, NotesCommand.self]),
+            CommandGroup(name: "Auditing", subcommands: [StatusCommand.self, HistoryCommand.self, ShowCommand.self, VerifyCommand.self, NotesCommand.self]),
             CommandGroup(name: "Setting up", subcommands: [HookCommand.self, GatewayCommand.self, DoctorCommand.self]),
         ],
         defaultSubcommand: CICommand.self
@@ -40,7 +42,7 @@ struct LambdaDeploy: AsyncParsableCommand {
         if let first = arguments.first, !first.hasPrefix("-") {
             let names = configuration.subcommands.compactMap { $0.configuration.commandName }
             if !names.contains(first) && first != "help" {
-                printError("error: unknown command '\(first)'; the commands are \(names.joined(separator: ", ")) (see `lambda-deploy --help`)")
+                Console.error("error: unknown command '\(first)'; the commands are \(names.joined(separator: ", ")) (see `lambda-deploy --help`)")
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
         }
@@ -61,20 +63,23 @@ enum Entrypoint {
         let arguments = Array(CommandLine.arguments.dropFirst())
         LambdaDeploy.refuseUnknownCommand(arguments)
         // Help and version never open a repository; everything else almost always does.
-        let startup = arguments.contains(where: { ["-h", "--help", "--version", "help"].contains($0) })
-            ? nil : Startup.begin()
+        if !arguments.contains(where: { ["-h", "--help", "--version", "help"].contains($0) }) { Startup.begin() }
         do {
             var command = try LambdaDeploy.parseAsRoot(arguments)
             if let asyncCommand = command as? any AsyncParsableCommand {
+                // Commands that call AWS stop at a step boundary on SIGINT/SIGTERM (see ProcessGuard).
+                ProcessGuard.installSignalHandlers()
                 try runToCompletion(asyncCommand)
             } else {
                 try command.run()
             }
-            startup?.finish()
+            if case .signal(let number)? = Interruption.requested { ProcessGuard.exitNow(128 + number) }
+            Startup.finishForExit()
         } catch {
-            startup?.finish()  // before exit: see GitLibraryStart
+            Startup.finishForExit()  // before exit: see GitLibraryStart
+            TemporaryFiles.shared.removeAll()
             if LambdaDeploy.exitCode(for: error) == .validationFailure {
-                printError(usageLine(for: error, arguments: arguments))
+                Console.error(usageLine(for: error, arguments: arguments))
                 Foundation.exit(ExitCode.validationFailure.rawValue)
             }
             LambdaDeploy.exit(withError: error)

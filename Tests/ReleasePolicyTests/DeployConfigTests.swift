@@ -1,4 +1,5 @@
 import Testing
+import Safety
 @testable import ReleasePolicy
 
 struct BadConfig: Sendable, CustomTestStringConvertible {
@@ -156,7 +157,7 @@ struct DeployConfigTests {
             error: .wrongType(file: file, line: 1, keyPath: "functions", expected: "a list of functions")),
         BadConfig(
             name: "negative timeout", yaml: "hook: {timeout: -1}\n",
-            error: .invalidValue(file: file, line: 1, keyPath: "hook.timeout", value: "-1", reason: "the timeout is a positive number of seconds")),
+            error: .invalidValue(file: file, line: 1, keyPath: "hook.timeout", value: "-1", reason: "the timeout is between 1 and 3600 seconds")),
         BadConfig(
             name: "bad matrix value", yaml: "matrix: first\n",
             error: .invalidValue(file: file, line: 1, keyPath: "matrix", value: "first", reason: "expected first-job or every-job")),
@@ -168,13 +169,13 @@ struct DeployConfigTests {
             error: .invalidValue(file: file, line: 2, keyPath: "branches.main", value: "123", reason: "an alias name cannot be all digits (Lambda would read it as a version)")),
         BadConfig(
             name: "alias with a dot", yaml: "hook:\n  alias: dev.alice\n",
-            error: .invalidValue(file: file, line: 2, keyPath: "hook.alias", value: "dev.alice", reason: "Lambda allows only letters, digits, `-` and `_` in alias names")),
+            error: .invalidValue(file: file, line: 2, keyPath: "hook.alias", value: "dev.alice", reason: "Lambda allows only letters, digits, '-' and '_' in alias names")),
         BadConfig(
             name: "protected alias too long", yaml: "protected: [\(String(repeating: "a", count: 129))]\n",
             error: .invalidValue(file: file, line: 1, keyPath: "protected", value: String(repeating: "a", count: 129), reason: "an alias name has at most 128 characters")),
         BadConfig(
             name: "notes ref outside refs/notes", yaml: "notes:\n  ref: refs/heads/deploys\n",
-            error: .invalidValue(file: file, line: 2, keyPath: "notes.ref", value: "refs/heads/deploys", reason: "a notes ref looks like refs/notes/deploys")),
+            error: .invalidValue(file: file, line: 2, keyPath: "notes.ref", value: "refs/heads/deploys", reason: "a notes ref lives under refs/notes/ (e.g. refs/notes/deploys)")),
         BadConfig(
             name: "gateway path without slash", yaml: "gateway:\n  path: orders\n",
             error: .invalidValue(file: file, line: 2, keyPath: "gateway.path", value: "orders", reason: "a resource path starts with /")),
@@ -218,13 +219,19 @@ struct DeployConfigTests {
         #expect(wrong.localizedDescription == "lambda-deploy.yml:5: `hook.timeout` must be a whole number; change its value.")
     }
 
-    @Test("alias names follow Lambda's rule", arguments: [
-        ("prod", true), ("dev-alice_2", true), ("A", true), ("0a", true), ("a0", true), ("123", false),
-        ("", false), ("dev alice", false), ("dév", false), ("$LATEST", false),
-        (String(repeating: "x", count: 128), true), (String(repeating: "x", count: 129), false),
+    @Test("aliases anywhere in the file follow Safety's one rule for alias names", arguments: [
+        "branches: {main: 'dév'}", "protected: ['dév']", "tags: {'v*': 'dév'}", "hook: {alias: 'dév'}",
+        "gateway: {aliases: ['dév']}", "functions: [{name: f, hook: {alias: 'dév'}}]",
+        "functions: [{name: f, protected: ['dév']}]",
     ])
-    func aliasNames(_ name: String, _ valid: Bool) {
-        #expect((AliasName.problem(with: name) == nil) == valid)
+    func aliasesUseSafetysRule(_ yaml: String) {
+        let error = #expect(throws: PolicyError.self) { try DeployConfig.parse(yaml: yaml, file: file) }
+        guard case let .invalidValue(_, _, _, value, reason) = error else {
+            Issue.record("expected invalidValue, got \(String(describing: error))")
+            return
+        }
+        #expect(value == "dév")
+        #expect(reason == LambdaNames.aliasProblem("dév"))
     }
 
     @Test("suggestions catch common typos only")

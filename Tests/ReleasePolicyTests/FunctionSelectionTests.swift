@@ -59,8 +59,8 @@ struct FunctionSelectionTests {
         // billing protects staging too: refused from a laptop.
         let local = CIContext(service: .local, isCI: false, branch: "main", eventType: .local)
         #expect(billing.decide(local).action == .skip)
-        #expect(throws: PolicyError.self) { try billing.checkManualDeploy(alias: "staging", context: local, overrideProtection: false) }
-        #expect(throws: Never.self) { try orders.checkManualDeploy(alias: "staging", context: local, overrideProtection: false) }
+        #expect(throws: PolicyError.self) { try billing.checkProtection(billing.decide(alias: "staging", context: local)) }
+        #expect(throws: Never.self) { try orders.checkProtection(orders.decide(alias: "staging", context: local)) }
     }
 
     @Test func severalFunctionsWithoutAChoiceIsAnErrorNamingThem() throws {

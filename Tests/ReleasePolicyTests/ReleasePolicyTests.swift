@@ -182,35 +182,36 @@ struct ReleasePolicyTests {
 struct ManualDeployTests {
     let policy = ReleasePolicy(config: .default)
 
-    @Test("a developer's machine cannot deploy prod, and the message says how prod moves")
-    func refusedLocally() {
-        #expect(throws: PolicyError.self) {
-            try policy.checkManualDeploy(alias: "prod", context: .local, overrideProtection: false)
-        }
-        do {
-            try policy.checkManualDeploy(alias: "prod", context: .local, overrideProtection: false)
-        } catch {
-            let message = error.localizedDescription
-            #expect(message.contains("alias `prod` is protected"))
-            #expect(message.contains("`main` or `master`"))
-            #expect(message.contains("--override-protection"))
-            #expect(!message.contains("\n"))
-        }
+    /// A manual deploy as every caller makes it: decide for the named alias, then the one check.
+    @discardableResult
+    func check(_ alias: String, _ context: CIContext, override: Bool = false) throws(PolicyError) -> Protection {
+        try policy.checkProtection(policy.decide(alias: alias, context: context, overrideProtection: override))
     }
 
-    @Test("override lets it through")
+    @Test("a developer's machine cannot deploy prod, and the message says how prod moves")
+    func refusedLocally() {
+        let error = #expect(throws: PolicyError.self) { try check("prod", .local) }
+        let message = error?.localizedDescription ?? ""
+        #expect(message.contains("alias `prod` is protected"))
+        #expect(message.contains("`main` or `master`"))
+        #expect(message.contains("--override-protection"))
+        #expect(!message.contains("\n"))
+    }
+
+    @Test("override lets it through, and says so")
     func override() throws {
-        try policy.checkManualDeploy(alias: "prod", context: .local, overrideProtection: true)
+        #expect(try check("prod", .local, override: true) == .overridden)
+        #expect(policy.decide(alias: "prod", context: .local, overrideProtection: true).protectionOverridden)
     }
 
     @Test("an unprotected alias is fine anywhere")
     func unprotected() throws {
-        try policy.checkManualDeploy(alias: "dev", context: .local, overrideProtection: false)
+        #expect(try check("dev", .local) == .unprotected)
     }
 
     @Test("a CI push build of a mapped branch may deploy prod")
     func ciPushOfMappedBranch() throws {
-        try policy.checkManualDeploy(alias: "prod", context: travisPush(branch: "origin/master"), overrideProtection: false)
+        #expect(try check("prod", travisPush(branch: "origin/master")) == .allowedFromCI)
     }
 
     @Test("CI builds that are not a push of a mapped branch are refused", arguments: [
@@ -218,15 +219,13 @@ struct ManualDeployTests {
         travisPush(event: .cron), travisPush(fork: true), travisPush(branch: nil),
     ])
     func refusedInCI(_ context: CIContext) {
-        #expect(throws: PolicyError.self) {
-            try policy.checkManualDeploy(alias: "prod", context: context, overrideProtection: false)
-        }
+        #expect(throws: PolicyError.self) { try check("prod", context) }
     }
 
     @Test("an invalid alias is refused before anything else")
     func invalidAlias() {
         #expect(throws: PolicyError.invalidAlias(alias: "12", reason: "an alias name cannot be all digits (Lambda would read it as a version)")) {
-            try policy.checkManualDeploy(alias: "12", context: .local, overrideProtection: true)
+            try check("12", .local, override: true)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import AWSClient
 @testable import Workflow
 
 /// An in-memory model of one Lambda function as AWS documents it: `$LATEST`, immutable published
@@ -108,4 +109,42 @@ actor FakeLambda: LambdaOperations {
     func versions(_ function: String) async throws -> [FunctionState] { versions }
 
     func aliases(_ function: String) async throws -> [AliasState] { aliases.values.sorted { $0.name < $1.name } }
+
+    /// Versions deleted so far, and versions with provisioned concurrency.
+    private(set) var deleted: [String] = []
+    var provisioned: Set<String> = []
+    /// Runs right before a delete is evaluated (e.g. a deploy publishes or an alias moves meanwhile).
+    var beforeDelete: (@Sendable (FakeLambda, String) async -> Void)?
+    var invokeAnswers: [InvokeResult] = []
+    private(set) var invoked: [String] = []
+
+    func setProvisioned(_ versions: Set<String>) { provisioned = versions }
+    func setBeforeDelete(_ hook: (@Sendable (FakeLambda, String) async -> Void)?) { beforeDelete = hook }
+    func setInvokeAnswers(_ answers: [InvokeResult]) { invokeAnswers = answers }
+    /// Another client publishes a version of whatever $LATEST holds.
+    func externalPublish() -> String {
+        let version = FunctionState(version: String((versions.compactMap { Int($0.version) }.max() ?? 0) + 1), codeSha256: latestCode)
+        versions.append(version)
+        return version.version
+    }
+
+    func deleteVersion(_ function: String, version: String) async throws {
+        calls.append("delete \(version)")
+        if let hook = beforeDelete { await hook(self, version) }
+        // As AWS: an alias (or its routing) pointing at the version refuses the delete.
+        if aliases.values.contains(where: { $0.version == version || $0.additionalWeights[version] != nil }) { throw LambdaConflict.inUse }
+        versions.removeAll { $0.version == version }
+        deleted.append(version)
+    }
+
+    func provisionedQualifiers(_ function: String) async throws -> Set<String> { provisioned }
+
+    func accountStorage() async throws -> AccountStorage {
+        AccountStorage(used: Int64(versions.count) * 1000, limit: 75_000_000_000)
+    }
+
+    func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult {
+        invoked.append(version)
+        return invokeAnswers.isEmpty ? InvokeResult(statusCode: 200, functionError: nil, payload: Data("{}".utf8)) : invokeAnswers.removeFirst()
+    }
 }

@@ -40,6 +40,12 @@ struct PackageCommand: ParsableCommand {
     @Option(name: .customLong("cache-dir"), help: ArgumentHelp("Entry cache directory (default ~/.cache/lambda-deploy/entries).", valueName: "DIR"))
     var cacheDirectory: String?
 
+    @Option(help: ArgumentHelp("Config file whose `exclude:` applies (default: lambda-deploy.yml, as for deploy).", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("With a `functions:` list: the function whose `exclude:` applies.", valueName: "NAME"))
+    var function: String?
+
     @Flag(help: "Print one JSON object: codeSha256, files, bytes, unzippedBytes, output.")
     var json = false
 
@@ -54,24 +60,28 @@ struct PackageCommand: ParsableCommand {
             let environment = RunEnvironment.current()
             let directoryPath = environment.absolutePath(directory)
             let name = URL(fileURLWithPath: directoryPath).lastPathComponent
-            var options = PackageOptions(
+            // The config's `exclude:` applies as it does for `deploy`, so this is the zip Lambda runs.
+            let loaded = try Project(environment: environment, configPath: config, function: .packaging(function, directory: directoryPath))
+            var options = loaded.packageOptions(
                 directory: directoryPath,
-                output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"))
+                output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"), cache: nil)
             options.level = level
-            options.excludes = excludes
+            options.excludes += excludes
             if !noCache {
                 options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
             }
             let result = try Packager.package(options)
-            for warning in result.warnings { printError("warning: " + warning) }
+            for warning in result.warnings { Console.warning(warning) }
             if json {
-                printJSON(result)
+                Console.json(result)
             } else {
-                print("wrote \(result.output)")
-                print("  files:       \(result.files)")
-                print("  unzipped:    \(formatBytes(result.unzippedBytes)) (\(result.unzippedBytes) bytes)")
-                print("  zipped:      \(formatBytes(result.bytes)) (\(result.bytes) bytes)")
-                print("  CodeSha256:  \(result.codeSha256)")
+                Console.lines([
+                    "wrote \(result.output)",
+                    "  files:       \(result.files)",
+                    "  unzipped:    \(formatBytes(result.unzippedBytes)) (\(result.unzippedBytes) bytes)",
+                    "  zipped:      \(formatBytes(result.bytes)) (\(result.bytes) bytes)",
+                    "  CodeSha256:  \(result.codeSha256)",
+                ])
             }
         }
     }

@@ -1,0 +1,286 @@
+import Foundation
+public import ReleasePolicy
+import DeployLedger
+public import Packaging
+
+/// Where AWS is reached and as whom, as the user asked on the command line.
+public struct AWSSettings: Sendable, Equatable {
+    public var region: String?
+    public var endpointURL: String?
+    public var profile: String?
+
+    public init(region: String? = nil, endpointURL: String? = nil, profile: String? = nil) {
+        self.region = region
+        self.endpointURL = endpointURL
+        self.profile = profile
+    }
+}
+
+/// What started a deploy; becomes the record's `trigger`.
+public enum DeployTrigger: String, Sendable, Codable {
+    case ci, hook, manual
+}
+
+/// A deploy as asked for: flags and the decision; the config fills the gaps.
+public struct DeployRequest: Sendable {
+    public var function: String?
+    public var directory: String?
+    public var alias: String
+    public var s3Bucket: String?
+    public var description: String?
+    public var weight: Double?
+    public var dryRun = false
+    public var trigger: DeployTrigger
+    /// The release policy's decision, for a CI deploy: protection is checked from it, and a CI
+    /// deploy without one is refused (nothing can claim `trigger: .ci` to skip protection).
+    public var decision: Decision?
+    public var overrideProtection = false
+    /// Package a function directory outside the repository (recorded as dirty).
+    public var allowOutsideRepository = false
+    /// nil: the config's `notes.push` (default: push in CI only).
+    public var pushNotes: Bool?
+    /// The commit being shipped when it is not HEAD's (never: the hook refuses that case).
+    public var commit: String?
+
+    public init(alias: String, trigger: DeployTrigger) {
+        self.alias = alias
+        self.trigger = trigger
+    }
+}
+
+/// A deploy's result for the command line: the outcome, the commit, and the record's fate.
+public struct DeployReport: Encodable, Sendable {
+    public var outcome: DeployOutcome
+    public var commit: String?
+    public var branch: String?
+    public var dirty: Bool?
+    public var files: Int
+    public var unzippedBytes: Int64
+    public var record: RecordReport?
+    /// Set when the record could not be written or pushed: the command prints the result, then
+    /// exits with the record's exit code.
+    public var recordProblem: WorkflowError?
+
+    enum CodingKeys: String, CodingKey {
+        case commit, branch, dirty, files, unzippedBytes, record
+    }
+
+    /// The outcome's fields at the top level (`result`, `version`, ...), then the rest.
+    public func encode(to encoder: any Encoder) throws {
+        try outcome.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(commit, forKey: .commit)
+        try container.encodeIfPresent(branch, forKey: .branch)
+        try container.encodeIfPresent(dirty, forKey: .dirty)
+        try container.encode(files, forKey: .files)
+        try container.encode(unzippedBytes, forKey: .unzippedBytes)
+        try container.encodeIfPresent(record, forKey: .record)
+    }
+}
+
+/// A deploy that passed every check that needs no AWS call, not packaged yet.
+public struct DeployPlan: Sendable {
+    public var request: DeployRequest
+    public var function: String
+    public var directory: String
+    public var commit: String?
+    public var dirty: Bool?
+    public var options: PackageOptions
+}
+
+/// A deploy that passed every check that needs no AWS call, with its package built.
+public struct PreparedDeploy: Sendable {
+    public var request: DeployRequest
+    public var function: String
+    public var directory: String
+    public var commit: String?
+    public var dirty: Bool?
+    public var package: PackageResult
+
+    /// Removes the package from the cache directory (the entry cache keeps what redeploys reuse).
+    public func discard() {
+        try? FileManager.default.removeItem(atPath: package.output)
+        TemporaryFiles.shared.forget(package.output)
+    }
+}
+
+/// The deploy pipeline: check, package, then (with services) upload, publish, move, record.
+///
+/// `prepare` does everything that needs no AWS call, so bad input, a protected alias or a
+/// repository that cannot take a record fails before anything changes in AWS.
+public struct DeployPipeline {
+    public let project: Project
+    let reporter: Reporter
+
+    public init(project: Project, reporter: Reporter) {
+        self.project = project
+        self.reporter = reporter
+    }
+
+    var recorder: Recorder { Recorder(project: project, reporter: reporter) }
+
+    /// Refuses a deploy the release policy does not allow, before any AWS call.
+    func checkAuthority(_ request: DeployRequest) throws {
+        switch request.trigger {
+        case .ci:
+            guard let decision = request.decision, decision.shouldDeploy, decision.alias == request.alias else {
+                throw WorkflowError.notDecided(alias: request.alias)
+            }
+        case .hook, .manual:
+            try project.policy.checkManualDeploy(alias: request.alias, context: project.ci, overrideProtection: request.overrideProtection)
+        }
+    }
+
+    /// Every check of a deploy that needs neither AWS nor the package: names, protection, the
+    /// commit and whether the tree matches it, whether a record can be written.
+    public func check(_ request: DeployRequest) throws -> DeployPlan {
+        try validateAliasName(request.alias)
+        if let weight = request.weight { try validateWeight(weight) }
+        try checkAuthority(request)
+        let function = try project.functionName(request.function)
+        let directory = try project.functionDirectory(request.directory)
+
+        // Which commit is shipped, and whether the tree matches it.
+        var commit = request.commit
+        var dirty: Bool?
+        if let repository = project.repository {
+            if commit == nil { commit = try repository.headCommit() }
+            if let relative = project.pathInRepository(directory) {
+                dirty = try repository.isDirty(under: relative)
+            } else {
+                // HEAD does not hold this directory: the record would claim code the commit lacks.
+                guard request.allowOutsideRepository else {
+                    throw WorkflowError.outsideRepository(directory: directory, repository: repository.workdir ?? repository.gitDir)
+                }
+                dirty = true
+            }
+        } else if commit == nil {
+            commit = project.ci.commit
+        }
+        if !request.dryRun { try recorder.preflight(commit: commit) }
+
+        let cache = project.environment.cacheDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: cache + "/packages", withIntermediateDirectories: true)
+        } catch {
+            throw WorkflowError.cacheUnwritable(path: cache, reason: describe(error))
+        }
+        let output = cache + "/packages/\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
+        return DeployPlan(
+            request: request, function: function, directory: directory, commit: commit, dirty: dirty,
+            options: project.packageOptions(directory: directory, output: output, cache: cache))
+    }
+
+    /// Packages a checked deploy into the cache directory (reused entries make unchanged
+    /// redeploys cheap). Files only: safe to run for several functions at once.
+    public static func package(_ plan: DeployPlan, reporter: Reporter) throws -> PreparedDeploy {
+        TemporaryFiles.shared.register(plan.options.output)
+        let started = Date()
+        let package: PackageResult
+        do {
+            package = try reporter.section("packaging \(plan.function)") { try Packager.package(plan.options) }
+        } catch {
+            TemporaryFiles.shared.forget(plan.options.output)
+            throw error
+        }
+        for warning in package.warnings { reporter.warning(warning) }
+        reporter.step("packaged \(plan.function): \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        return PreparedDeploy(
+            request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty, package: package)
+    }
+
+    /// ``check(_:)`` then ``package(_:reporter:)``.
+    public func prepare(_ request: DeployRequest) throws -> PreparedDeploy {
+        try Self.package(check(request), reporter: reporter)
+    }
+
+    /// Prepares, connects (only when preparing succeeded) and deploys.
+    public func run(_ request: DeployRequest, connect: ServicesProvider) async throws -> DeployReport {
+        let prepared = try prepare(request)
+        defer { prepared.discard() }
+        try Interruption.check()
+        return try await deploy(prepared, services: try await connect())
+    }
+
+    public func deploy(_ prepared: PreparedDeploy, services: Services) async throws -> DeployReport {
+        let shipment = shipment(prepared, services: services)
+        let result: Result<DeployOutcome, DeployFailure>
+        do {
+            result = .success(try await shipment.deployer.deploy(shipment.code, to: shipment.target))
+        } catch let failure as DeployFailure {
+            result = .failure(failure)
+        }
+        return try record(prepared, result, services: services, push: prepared.request.pushNotes)
+    }
+
+    /// What the AWS half of a deploy needs, all Sendable: it may run in a task of its own.
+    struct Shipment: Sendable {
+        var deployer: Deployer
+        var target: Deployer.Target
+        var code: PackagedCode
+    }
+
+    func shipment(_ prepared: PreparedDeploy, services: Services) -> Shipment {
+        let request = prepared.request
+        let package = prepared.package
+        return Shipment(
+            deployer: Deployer(lambda: services.lambda, objectStore: services.objectStore, reporter: reporter),
+            target: Deployer.Target(
+                function: prepared.function, region: services.region, alias: request.alias,
+                s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
+                description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun),
+            code: PackagedCode(
+                zipPath: package.output, codeSha256: package.codeSha256, sha256Hex: package.sha256Hex,
+                contentDigest: package.contentDigest, bytes: package.bytes))
+    }
+
+    /// Writes the record of a deploy's outcome (a `failed` one only if AWS changed) and returns
+    /// the report, or rethrows the failure. `push: false` leaves sharing to the caller (a run
+    /// over many functions pushes once).
+    func record(_ prepared: PreparedDeploy, _ result: Result<DeployOutcome, DeployFailure>, services: Services, push: Bool?) throws -> DeployReport {
+        let request = prepared.request
+        let package = prepared.package
+        let trigger = DeployRecord.Trigger(rawValue: request.trigger.rawValue) ?? .manual
+        var facts = RecordFacts(function: prepared.function, region: services.region, alias: request.alias, trigger: trigger)
+        facts.dirty = prepared.dirty
+        facts.overrideProtection = request.overrideProtection
+        switch result {
+        case .success(let outcome):
+            var report = DeployReport(
+                outcome: outcome, commit: prepared.commit, branch: recorder.branch,
+                dirty: prepared.dirty, files: package.files, unzippedBytes: package.unzippedBytes)
+            guard outcome.result != .dryRun else { return report }
+            facts.result = outcome.result == .unchanged ? .unchanged : .deployed
+            facts.account = outcome.account
+            facts.version = outcome.version
+            facts.previousVersion = outcome.previousVersion
+            facts.codeSha256 = outcome.codeSha256
+            facts.weight = outcome.weight
+            let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: push)
+            report.record = written.report
+            report.recordProblem = written.problem
+            return report
+        case .failure(let failure):
+            if failure.changedAWS {
+                facts.result = .failed
+                facts.version = failure.publishedVersion
+                facts.previousVersion = failure.previousVersion
+                facts.codeSha256 = package.codeSha256
+                facts.error = failure.errorDescription
+                let written = recorder.write(recorder.record(facts, now: services.clock.now()), on: prepared.commit, push: push)
+                reporter.step("record: \(written.report.message)")
+            }
+            throw failure
+        }
+    }
+}
+
+extension Project {
+    /// The one place config becomes packaging options: `package` and `deploy` build the same zip.
+    public func packageOptions(directory: String, output: String, cache: String?) -> PackageOptions {
+        var options = PackageOptions(directory: directory, output: output)
+        options.excludes = config.exclude
+        options.cacheDirectory = cache.map { $0 + "/entries" }
+        return options
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Workflow
+
+struct DeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Package the function and move an alias to a new version of it.",
+        discussion: """
+            Steps: package -> read the alias and $LATEST -> skip if the alias already runs this code \
+            (result: unchanged) -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
+            update -> publish a version (with a CodeSha256 precondition, so no version ever holds other \
+            code than what was packaged) -> create or move the alias -> record the deploy as a git note.
+
+            Protected aliases (prod by default) only move from a CI build of a mapped branch; run \
+            `lambda-deploy plan` to see why, or pass --override-protection (recorded).
+
+            Examples:
+              lambda-deploy deploy --alias dev
+              lambda-deploy deploy --function pr --dir src/pr --alias dev --dry-run
+              lambda-deploy deploy --alias prod --weight 10   # canary: 10% of traffic
+              lambda-deploy deploy --alias dev --all          # every function of functions:
+            """
+    )
+
+    @Option(help: ArgumentHelp("The alias to move (e.g. dev).", valueName: "ALIAS"))
+    var alias: String
+
+    @Flag(help: "Deploy every function of the config's `functions:` list to ALIAS (several at once).")
+    var all = false
+
+    @OptionGroup var ship: ShipOptions
+    @OptionGroup var aws: AWSOptions
+    @OptionGroup var project: ProjectOptions
+
+    func validate() throws {
+        if all, ship.function != nil { throw ValidationError("--all deploys every function: use it without --function") }
+    }
+
+    func run() async throws {
+        try await reportingErrors(json: project.json) {
+            if all {
+                let loaded = try project.load()
+                let reporter = project.reporter
+                let fleet = FleetDeploy(project: loaded, reporter: reporter, parallel: ship.parallel ?? loaded.parallelDeploys)
+                let json = project.json
+                let report = try await fleet.run(
+                    .alias(alias), template: try ship.request(alias: alias, trigger: .manual),
+                    connect: Services.regionalConnector(aws.settings, environment: loaded.environment, reporter: reporter)
+                ) { run in if !json { Console.line(Render.line(run)) } }
+                try Render.fleet(report, json: json)
+                return
+            }
+            let loaded = try project.load(function: .one(ship.function))
+            let reporter = project.reporter
+            let report = try await DeployPipeline(project: loaded, reporter: reporter)
+                .run(ship.request(alias: alias, trigger: .manual), connect: aws.connector(loaded, reporter: reporter))
+            Render.deploy(report, json: project.json)
+            CIOutput.current.report([report])
+            if let pending = report.recordProblem { throw pending }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+/// The flags every command that moves an alias takes: protection and record sharing.
+struct MoveOptions: ParsableArguments {
+    @Flag(name: .customLong("override-protection"), help: "Allow moving a protected alias (prod) from outside CI. Recorded with who ran it.")
+    var overrideProtection = false
+
+    @Flag(name: .customLong("push-notes"), help: "Share the record through the remote (default in CI, or notes.push in the config).")
+    var pushNotes = false
+
+    /// nil leaves the decision to the config (`notes.push`, default: in CI only).
+    var pushNotesRequest: Bool? { pushNotes ? true : nil }
+}
+
+/// `--weight PERCENT`, taken as text (with `.unconditional` parsing, so `--weight -1` is a value,
+/// not a missing one) and checked by Workflow's one parser of it, so every bad value gets the
+/// same one-line message.
+struct WeightOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Route PERCENT of the alias's traffic to the new version and keep the rest on the current one (0 < PERCENT < 100); finish with `promote --finish`.", valueName: "PERCENT"))
+    var weight: String?
+
+    var value: Double? {
+        get throws { try weight.map { try parseWeight($0) } }
+    }
+
+    func validate() throws {
+        do {
+            _ = try value
+        } catch {
+            throw ValidationError(describeError(error))
+        }
+    }
+}
+
+func describeError(_ error: any Error) -> String {
+    (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
+}

@@ -124,7 +124,7 @@ public struct AliasMoves {
         if let from = request.from { try validateAliasName(from) }
         if let weight = request.weight { try validateWeight(weight) }
         // Protection as for a deploy: a CI push build of a mapped branch, or --override-protection.
-        try project.policy.checkManualDeploy(alias: request.to, context: project.ci, overrideProtection: request.overrideProtection)
+        try project.policy.checkManualDeploy(alias: request.to, context: project.localContext, overrideProtection: request.overrideProtection)
         _ = try project.functionName(request.function)
     }
 
@@ -134,7 +134,7 @@ public struct AliasMoves {
         if let version = request.toVersion, !LambdaNames.isVersion(version) {
             throw WorkflowError.invalidVersion(version)
         }
-        try project.policy.checkManualDeploy(alias: request.alias, context: project.ci, overrideProtection: request.overrideProtection)
+        try project.policy.checkManualDeploy(alias: request.alias, context: project.localContext, overrideProtection: request.overrideProtection)
         _ = try project.functionName(request.function)
     }
 

@@ -41,6 +41,8 @@ public struct DeployRequest: Sendable {
     public var pushNotes: Bool?
     /// The commit being shipped when it is not HEAD's (never: the hook refuses that case).
     public var commit: String?
+    /// Move the alias without running the config's `check:` (recorded).
+    public var skipCheck = false
 
     public init(alias: String, trigger: DeployTrigger) {
         self.alias = alias
@@ -85,7 +87,11 @@ public struct DeployPlan: Sendable {
     public var directory: String
     public var commit: String?
     public var dirty: Bool?
+    /// What protection said: `.overridden` is recorded.
+    public var protection: Protection
     public var options: PackageOptions
+    /// The config's `check:`, its event read (nil: none, or skipped).
+    var check: VersionCheck?
 }
 
 /// A deploy that passed every check that needs no AWS call, with its package built.
@@ -95,6 +101,8 @@ public struct PreparedDeploy: Sendable {
     public var directory: String
     public var commit: String?
     public var dirty: Bool?
+    public var protection: Protection
+    var check: VersionCheck?
     public var package: PackageResult
 
     /// Removes the package from the cache directory (the entry cache keeps what redeploys reuse).
@@ -119,16 +127,23 @@ public struct DeployPipeline {
 
     var recorder: Recorder { Recorder(project: project, reporter: reporter) }
 
-    /// Refuses a deploy the release policy does not allow, before any AWS call.
-    func checkAuthority(_ request: DeployRequest) throws {
+    /// Refuses a deploy the release policy does not allow, before any AWS call: the decision
+    /// travels with the request (CI's, the hook's) or is made here for an alias named by hand,
+    /// and protection is checked from it in ReleasePolicy's one place.
+    func authorize(_ request: DeployRequest) throws -> Protection {
+        let decision: Decision
         switch request.trigger {
         case .ci:
-            guard let decision = request.decision, decision.shouldDeploy, decision.alias == request.alias else {
+            guard let given = request.decision, given.shouldDeploy, given.alias == request.alias else {
                 throw WorkflowError.notDecided(alias: request.alias)
             }
+            decision = given
         case .hook, .manual:
-            try project.policy.checkManualDeploy(alias: request.alias, context: project.ci, overrideProtection: request.overrideProtection)
+            decision = request.decision ?? project.policy.decide(
+                alias: request.alias, context: project.localContext, trigger: request.trigger == .hook ? .hook : .manual,
+                overrideProtection: request.overrideProtection)
         }
+        return try project.policy.checkProtection(decision)
     }
 
     /// Every check of a deploy that needs neither AWS nor the package: names, protection, the
@@ -136,7 +151,7 @@ public struct DeployPipeline {
     public func check(_ request: DeployRequest) throws -> DeployPlan {
         try validateAliasName(request.alias)
         if let weight = request.weight { try validateWeight(weight) }
-        try checkAuthority(request)
+        let protection = try authorize(request)
         let function = try project.functionName(request.function)
         let directory = try project.functionDirectory(request.directory)
 
@@ -166,9 +181,10 @@ public struct DeployPipeline {
             throw WorkflowError.cacheUnwritable(path: cache, reason: describe(error))
         }
         let output = cache + "/packages/\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
+        let check = try project.config.check.flatMap { request.skipCheck ? nil : try VersionCheck($0, project: project) }
         return DeployPlan(
-            request: request, function: function, directory: directory, commit: commit, dirty: dirty,
-            options: project.packageOptions(directory: directory, output: output, cache: cache))
+            request: request, function: function, directory: directory, commit: commit, dirty: dirty, protection: protection,
+            options: project.packageOptions(directory: directory, output: output, cache: cache), check: check)
     }
 
     /// Packages a checked deploy into the cache directory (reused entries make unchanged
@@ -186,7 +202,8 @@ public struct DeployPipeline {
         for warning in package.warnings { reporter.warning(warning) }
         reporter.step("packaged \(plan.function): \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
         return PreparedDeploy(
-            request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty, package: package)
+            request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty,
+            protection: plan.protection, check: plan.check, package: package)
     }
 
     /// ``check(_:)`` then ``package(_:reporter:)``.
@@ -223,12 +240,17 @@ public struct DeployPipeline {
     func shipment(_ prepared: PreparedDeploy, services: Services) -> Shipment {
         let request = prepared.request
         let package = prepared.package
+        var target = Deployer.Target(
+            function: prepared.function, region: services.region, alias: request.alias,
+            s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
+            description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun)
+        if let check = prepared.check {
+            let (function, lambda, reporter) = (prepared.function, services.lambda, reporter)
+            target.check = { version in try await check.run(function: function, version: version, lambda: lambda, reporter: reporter) }
+        }
         return Shipment(
             deployer: Deployer(lambda: services.lambda, objectStore: services.objectStore, reporter: reporter),
-            target: Deployer.Target(
-                function: prepared.function, region: services.region, alias: request.alias,
-                s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
-                description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun),
+            target: target,
             code: PackagedCode(
                 zipPath: package.output, codeSha256: package.codeSha256, sha256Hex: package.sha256Hex,
                 contentDigest: package.contentDigest, bytes: package.bytes))
@@ -243,7 +265,7 @@ public struct DeployPipeline {
         let trigger = DeployRecord.Trigger(rawValue: request.trigger.rawValue) ?? .manual
         var facts = RecordFacts(function: prepared.function, region: services.region, alias: request.alias, trigger: trigger)
         facts.dirty = prepared.dirty
-        facts.overrideProtection = request.overrideProtection
+        facts.overrideProtection = prepared.protection == .overridden
         switch result {
         case .success(let outcome):
             var report = DeployReport(

@@ -88,6 +88,8 @@ public struct Deployer: Sendable {
         /// Percent of traffic for the new version; nil moves the alias outright.
         public var weight: Double?
         public var dryRun: Bool
+        /// Runs on the new version after it is published and before the alias moves (`check:`).
+        public var check: (@Sendable (_ version: String) async throws -> Void)?
 
         public init(
             function: String, region: String, alias: String, s3Bucket: String? = nil, s3Prefix: String = "",
@@ -254,6 +256,8 @@ public struct Deployer: Sendable {
             publishedVersion = version.version
             outcome.version = version.version
             reporter.step("published \(target.function) version \(version.version)")
+            try Interruption.check()
+            if let check = target.check { try await check(version.version) }
 
             // Move the alias: create it, or update it from the state we last read. With a weight,
             // the alias keeps its main version and sends a share to ours.

@@ -160,7 +160,7 @@ public struct FleetDeploy {
                     regional = known
                 } else {
                     regional = try await connect(region)
-                    regional.lambda = PacedLambda(regional.lambda, budget: RateBudget(environment: project.environment.variables))
+                    regional.lambda = PacedLambda(regional.lambda, budget: RateBudget(project.config.rateLimit, environment: project.environment.variables))
                     services[region ?? ""] = regional
                 }
                 shipments.append((index, entry.pipeline.shipment(entry.prepared, services: regional), regional))

@@ -204,6 +204,7 @@ public final class HookManager {
             }
             var request = DeployRequest(alias: alias, trigger: .hook)
             request.commit = commit
+            request.decision = project.policy.decision(forHook: decision, context: project.ci)
             let entries = project.config.functions
             // A list of one is that function; the shorthand config is the config itself.
             let single = entries.count == 1 ? try project.narrowed(to: entries[0].name) : project

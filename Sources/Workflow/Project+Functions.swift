@@ -28,9 +28,14 @@ extension Project {
     /// branch mapping and protection (rule 6: a protected alias moves from outside CI only with
     /// `--override-protection`) apply to a local run as well.
     public func decide(overrideProtection: Bool = false) -> Decision {
+        policy.decide(localContext, overrideProtection: overrideProtection)
+    }
+
+    /// The CI context, with the checked-out branch filled in outside CI.
+    public var localContext: CIContext {
         var context = ci
         if !context.isCI, context.branch == nil { context.branch = localBranch }
-        return policy.decide(context, overrideProtection: overrideProtection)
+        return context
     }
 }
 
@@ -40,5 +45,5 @@ extension Decision {
 
 extension Project {
     /// How many functions of a `functions:` list deploy at once when no flag says.
-    public var parallelDeploys: Int { 4 }
+    public var parallelDeploys: Int { config.parallel }
 }

@@ -55,8 +55,20 @@ public final class Project {
             if FileManager.default.fileExists(atPath: found, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw WorkflowError.configUnreadable(path: found, reason: "it is a directory; pass the YAML file itself (--config DIR/lambda-deploy.yml)")
             }
-            guard let data = FileManager.default.contents(atPath: found) else {
+            // Bounded: `--config /dev/zero` must not be read forever, and a FIFO would block at open.
+            var info = stat()
+            guard stat(found, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                throw WorkflowError.configUnreadable(path: found, reason: "it is not a regular file; pass the YAML file itself")
+            }
+            guard let handle = FileHandle(forReadingAtPath: found) else {
                 throw WorkflowError.configUnreadable(path: found, reason: "it cannot be opened; check its permissions")
+            }
+            defer { try? handle.close() }
+            let data: Data
+            do {
+                data = try handle.read(upToCount: DeployConfig.maxFileBytes + 1) ?? Data()
+            } catch {
+                throw WorkflowError.configUnreadable(path: found, reason: "it cannot be read (\(describe(error)))")
             }
             guard let text = String(data: data, encoding: .utf8) else {
                 throw WorkflowError.configUnreadable(path: found, reason: "it is not UTF-8 text; save it as UTF-8")

@@ -1,4 +1,5 @@
 public import AWSClient
+public import ReleasePolicy
 public import Foundation
 
 /// A token bucket: `rate` requests a second on average, up to `burst` at once.
@@ -44,13 +45,13 @@ public struct RateBudget: Sendable {
     public var control: TokenBucket
     public var reads: TokenBucket
 
-    /// `LAMBDA_DEPLOY_RATE` (requests a second, default 15) and `LAMBDA_DEPLOY_READ_RATE`
-    /// (GetFunction, default 100).
-    public init(environment: [String: String]) {
-        let rate = environment["LAMBDA_DEPLOY_RATE"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 15
-        let reads = environment["LAMBDA_DEPLOY_READ_RATE"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 100
-        control = TokenBucket(rate: rate)
-        self.reads = TokenBucket(rate: reads)
+    /// The config's `rateLimit:` (default 15 requests a second, burst 15); GetFunction gets
+    /// Lambda's own 100 a second. `LAMBDA_DEPLOY_RATE` overrides the rate for one run.
+    public init(_ limit: RateLimit, environment: [String: String]) {
+        let override = environment["LAMBDA_DEPLOY_RATE"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+        let rate = override ?? limit.requestsPerSecond
+        control = TokenBucket(rate: rate, burst: override.map { $0 } ?? Double(limit.burst))
+        reads = TokenBucket(rate: 100)
     }
 }
 

@@ -104,8 +104,8 @@ struct Recorder {
         var record = DeployRecord(
             time: Self.timestamp(now), function: facts.function, region: facts.region, account: facts.account,
             alias: facts.alias, result: facts.result, trigger: facts.trigger,
-            ci: ci.isCI ? ci.service.rawValue : nil, build: ci.buildNumber ?? ci.jobNumber,
-            buildUrl: ci.buildURL.map(URLText.maskingUserinfo), branch: branch, actor: actor(),
+            ci: ci.isCI ? ci.service.rawValue : nil, build: ci.buildNumber,
+            buildUrl: ci.buildURL?.text, branch: branch, actor: actor(),
             tool: ToolInfo.nameAndVersion)
         record.version = facts.version
         record.previousVersion = facts.previousVersion

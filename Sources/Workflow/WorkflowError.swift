@@ -41,6 +41,8 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case missingRootResource(apiId: String)
     case functionsFailed(count: Int, of: Int)
     case invalidKeep(Int)
+    case checkFailed(function: String, version: String, reason: String)
+    case checkEventUnreadable(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -117,6 +119,10 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "cannot write the hook \(path) (\(reason)): check the hooks directory's permissions"
         case let .duplicateRestAPIs(name, ids):
             return "\(ids.count) REST APIs are named '\(name)' (\(ids.joined(separator: ", "))): delete the extra ones, or pass --api with a unique name"
+        case let .checkFailed(function, version, reason):
+            return "the check of \(function) version \(version) failed, so the alias was not moved: \(reason) (fix the function and deploy again; --skip-check skips it, recorded)"
+        case let .checkEventUnreadable(path, reason):
+            return "cannot read the check event \(path): \(reason); fix `check.eventFile` in lambda-deploy.yml"
         case let .invalidKeep(keep):
             return "invalid --keep \(keep): keep at least the newest version (e.g. --keep 10)"
         case let .functionsFailed(count, total):

@@ -23,6 +23,9 @@ struct ShipOptions: ParsableArguments {
     @Flag(name: .customLong("allow-outside-repo"), help: "Deploy a function directory that is not inside the repository (recorded as dirty).")
     var allowOutsideRepository = false
 
+    @Flag(name: .customLong("skip-check"), help: "Move the alias without running the config's `check:` invocation (recorded).")
+    var skipCheck = false
+
     @Option(help: ArgumentHelp("With a `functions:` list: how many functions deploy at once (default 4).", valueName: "N"))
     var parallel: Int?
 
@@ -43,6 +46,7 @@ struct ShipOptions: ParsableArguments {
         request.weight = try weight.value
         request.dryRun = dryRun
         request.allowOutsideRepository = allowOutsideRepository
+        request.skipCheck = skipCheck
         request.pushNotes = move.pushNotesRequest
         request.overrideProtection = move.overrideProtection
         return request

@@ -90,7 +90,11 @@ for shim in glibc-compat gssapi-unavailable; do
 done
 
 export PKG_CONFIG_PATH=$stage
+# -ffile-prefix-map: C sources' __FILE__ (libyaml's asserts) name paths relative to the checkout,
+# so the binary does not depend on where the source was checked out (ci/release.sh: same source,
+# same bytes).
 flags=(-c release --static-swift-stdlib --scratch-path "$scratch" -Xswiftc -use-ld=lld
+  -Xcc "-ffile-prefix-map=$PWD/="
   -Xlinker "$stage/glibc-compat.o" -Xlinker "$stage/gssapi-unavailable.o" -Xlinker --wrap=hypot -Xlinker --wrap=hypotf
   -Xlinker "-Map=$PWD/$scratch/lambda-deploy.map" -Xlinker "--why-extract=$PWD/$scratch/lambda-deploy.why")
 binary="$(swift build "${flags[@]}" --show-bin-path)/lambda-deploy"

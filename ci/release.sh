@@ -14,6 +14,8 @@
 # Usage: bash ci/release.sh [BINARY]
 #   BINARY defaults to a fresh `bash ci/support/build-release.sh`. It must be unstripped (the
 #   libcurl functions it calls are read from its symbol table); the artifacts get a stripped copy.
+#   LAMBDA_DEPLOY_DIST_DIR writes somewhere else than dist/ (ci/test-release.sh checks that a
+#   second run gives the same bytes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +39,9 @@ fi
 name=lambda-deploy-$version-linux-x86_64
 work=$(mktemp -d "${TMPDIR:-/tmp}/lambda-deploy-release.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p dist
-rm -f dist/lambda-deploy-*.tar.gz dist/lambda-deploy_*.deb dist/SHA256SUMS
+dist=${LAMBDA_DEPLOY_DIST_DIR:-dist}
+mkdir -p "$dist"
+rm -f "$dist"/lambda-deploy-*.tar.gz "$dist"/lambda-deploy_*.deb "$dist/SHA256SUMS"
 
 # The binary the artifacts carry: stripped (the Swift runtime's crash backtraces still name
 # functions from the dynamic symbol table, which stays).
@@ -106,7 +109,7 @@ readme > "$stage/README.md"
 chmod 0644 "$stage/README.md"
 chmod 0755 "$stage" "$stage/hooks"
 tar --create --format=gnu --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
-  --directory="$work/tar" "$name" | gzip -n > "dist/$name.tar.gz"
+  --directory="$work/tar" "$name" | gzip -n > "$dist/$name.tar.gz"
 
 # The .deb.
 deb=$work/deb
@@ -133,12 +136,14 @@ Description: ship an AWS Lambda function from a git repository
  CI environment (Travis, GitHub Actions, GitLab, ...) whether to deploy; a git
  pre-push hook deploys the dev alias.
 EOF
+chmod 0644 "$deb/DEBIAN/control"
+find "$deb" -type d -exec chmod 0755 {} +  # whatever the umask: modes are part of the bytes
 find "$deb" -exec touch --no-dereference --date="@$epoch" {} +
-SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zgzip --build "$deb" "dist/lambda-deploy_${version}_amd64.deb" >/dev/null
+SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group -Zgzip --build "$deb" "$dist/lambda-deploy_${version}_amd64.deb" >/dev/null
 
-(cd dist && sha256sum "$name.tar.gz" "lambda-deploy_${version}_amd64.deb" > SHA256SUMS)
-echo "dist/ for lambda-deploy $version:"
+(cd "$dist" && sha256sum "$name.tar.gz" "lambda-deploy_${version}_amd64.deb" > SHA256SUMS)
+echo "$dist/ for lambda-deploy $version:"
 for file in "$name.tar.gz" "lambda-deploy_${version}_amd64.deb" SHA256SUMS; do
-  printf '  %-45s %12s bytes\n' "$file" "$(stat -c %s "dist/$file")"
+  printf '  %-45s %12s bytes\n' "$file" "$(stat -c %s "$dist/$file")"
 done
 echo "  Depends: $depends"

@@ -54,8 +54,14 @@ bash ci/support/install-deps.sh >/dev/null
 dist=${LAMBDA_DEPLOY_DIST:-}
 if [ -z "$dist" ]; then
   step "building dist/ (ci/release.sh)"
-  bash ci/release.sh
+  binary_built=$(bash ci/support/build-release.sh)
+  bash ci/release.sh "$binary_built"
   dist=dist
+  step "ci/release.sh again, elsewhere, under umask 077: the same bytes"
+  again=$(mktemp -d "${TMPDIR:-/tmp}/lambda-deploy-release-again.XXXXXX")
+  (umask 077 && LAMBDA_DEPLOY_DIST_DIR=$again/dist TMPDIR=$again bash ci/release.sh "$binary_built" >/dev/null)
+  cmp -s dist/SHA256SUMS "$again/dist/SHA256SUMS" || { rm -rf "$again"; fail "a second ci/release.sh gave other bytes: $(diff dist/SHA256SUMS "$again/dist/SHA256SUMS")"; }
+  rm -rf "$again"
 fi
 dist=$(cd "$dist" && pwd)
 version=$(sed -n 's/^[0-9a-f]\{64\}  lambda-deploy-\(.*\)-linux-x86_64\.tar\.gz$/\1/p' "$dist/SHA256SUMS")

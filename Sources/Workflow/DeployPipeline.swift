@@ -227,7 +227,22 @@ public struct DeployPipeline {
         } catch let failure as DeployFailure {
             result = .failure(failure)
         }
-        return try record(prepared, result, services: services, push: prepared.request.pushNotes)
+        let report = try record(prepared, result, services: services, push: prepared.request.pushNotes)
+        await pruneAfterDeploy(report, services: services)
+        return report
+    }
+
+    /// `prune: {keep: N}` in the config: after a deploy that published a version, delete the old
+    /// ones nothing needs. Housekeeping: a failure is a warning, never a failed deploy.
+    func pruneAfterDeploy(_ report: DeployReport, services: Services) async {
+        guard let settings = project.config.prune, report.outcome.result == .deployed else { return }
+        do {
+            let pruned = try await Prune(project: project, reporter: reporter)
+                .run(PruneRequest(function: report.outcome.function, keep: settings.keep), services: services)
+            reporter.step(pruned.summary)
+        } catch {
+            reporter.warning("pruning old versions of \(report.outcome.function) failed (the deploy itself succeeded): \(describe(error))")
+        }
     }
 
     /// What the AWS half of a deploy needs, all Sendable: it may run in a task of its own.

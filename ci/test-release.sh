@@ -269,10 +269,22 @@ git -C "$run/action-repo" commit -q -a -m "third version"
 tarball_sha=$(sed -n "s/^\([0-9a-f]\{64\}\)  $tarball\$/\1/p" "$dist/SHA256SUMS")
 GITHUB_ACTION_REF=v$version LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port \
   AWS_ENDPOINT_URL=$endpoint AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null HOME=$run/action-home \
-  python3 ci/support/run_action.py . "$run/action-repo" "sha256=$tarball_sha" "args=deploy --alias dev --json" \
+  python3 ci/support/run_action.py --outputs "$run/action.outputs" . "$run/action-repo" "sha256=$tarball_sha" "args=deploy --alias dev --json" \
   >"$run/action.out" 2>"$run/action.err" || fail "the action failed: $(tail -n 5 "$run/action.err")"
 grep -q "installed lambda-deploy $version to" "$run/action.out" || fail "the action did not install $version: $(cat "$run/action.out")"
-[ "$(alias_in_moto dev | cut -d ' ' -f 1)" = 3 ] || fail "after the action moto's dev alias runs version $(alias_in_moto dev)"
+read -r action_version action_sha <<<"$(alias_in_moto dev)"
+[ "$action_version" = 3 ] || fail "after the action moto's dev alias runs version $action_version"
+# The action's outputs, as a later step reads them (${{ steps.deploy.outputs.* }}).
+expected_outputs="function=pr
+alias=dev
+version=3
+previous-version=2
+code-sha256=$action_sha
+result=deployed
+commit=$(git -C "$run/action-repo" rev-parse HEAD)
+reason="
+[ "$(sort "$run/action.outputs")" = "$(sort <<<"$expected_outputs")" ] \
+  || fail "the action's outputs: $(cat "$run/action.outputs"), expected: $expected_outputs"
 GITHUB_ACTION_REF=v$version LAMBDA_DEPLOY_RELEASE_URL=http://127.0.0.1:$serve_port HOME=$run/action-home \
   python3 ci/support/run_action.py . "$run/action-repo" "sha256=$(printf '%064d' 0)" >"$run/action-pinned.out" 2>&1 \
   && fail "the action installed a tarball whose checksum differs from its sha256 input"

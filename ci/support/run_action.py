@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run action.yml's composite steps the way a GitHub runner does, for ci/test-release.sh.
 
-  run_action.py ACTION_DIR WORKSPACE [input=value ...]
+  run_action.py [--outputs FILE] ACTION_DIR WORKSPACE [input=value ...]
 
 For each step: `${{ inputs.X }}` (with action.yml's defaults), `${{ github.action_ref }}`
 (from GITHUB_ACTION_REF, default empty) and `${{ steps.ID.outputs.K }}` are substituted in the
@@ -10,7 +10,8 @@ expressions: the test fails if one appears there); the script runs as
 `bash --noprofile --norc -eo pipefail FILE` with GITHUB_ACTION_PATH, GITHUB_PATH, GITHUB_OUTPUT
 (one file per step), RUNNER_TEMP and GITHUB_ACTIONS=true set, like the runner. Lines appended to
 GITHUB_PATH are put on PATH for the later steps. The action's outputs are then resolved from
-the steps' outputs and printed as `name=value` lines, one per output, on stdout.
+the steps' outputs and written as `name=value` lines, one per output, to FILE (default: stdout,
+after whatever the steps printed).
 
 Reads only `name=value` output lines (the runner's heredoc form `name<<DELIM` too).
 """
@@ -49,11 +50,15 @@ def parse_outputs(path):
 
 
 def main():
-    if len(sys.argv) < 3:
+    arguments = sys.argv[1:]
+    outputs_file = None
+    if arguments[:1] == ["--outputs"] and len(arguments) > 1:
+        outputs_file, arguments = arguments[1], arguments[2:]
+    if len(arguments) < 2:
         sys.stderr.write(__doc__)
         return 64
-    action_dir, workspace = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    given = dict(argument.split("=", 1) for argument in sys.argv[3:])
+    action_dir, workspace = os.path.abspath(arguments[0]), os.path.abspath(arguments[1])
+    given = dict(argument.split("=", 1) for argument in arguments[2:])
     with open(os.path.join(action_dir, "action.yml"), encoding="utf-8") as handle:
         action = yaml.safe_load(handle)
     inputs = {name: str(spec.get("default", "")) for name, spec in action.get("inputs", {}).items()}
@@ -81,12 +86,12 @@ def main():
 
     runner_temp = tempfile.mkdtemp(prefix="run-action-")
     try:
-        return run_steps(action, inputs, step_outputs, substitute, runner_temp, action_dir, workspace)
+        return run_steps(action, inputs, step_outputs, substitute, runner_temp, action_dir, workspace, outputs_file)
     finally:
         shutil.rmtree(runner_temp, ignore_errors=True)
 
 
-def run_steps(action, inputs, step_outputs, substitute, runner_temp, action_dir, workspace):
+def run_steps(action, inputs, step_outputs, substitute, runner_temp, action_dir, workspace, outputs_file):
     path_file = os.path.join(runner_temp, "github_path")
     open(path_file, "w").close()
     for number, step in enumerate(action["runs"]["steps"]):
@@ -116,8 +121,12 @@ def run_steps(action, inputs, step_outputs, substitute, runner_temp, action_dir,
             return status
         if "id" in step:
             step_outputs[step["id"]] = parse_outputs(output_file)
-    for name, spec in action.get("outputs", {}).items():
-        print(f"{name}={substitute(spec['value'])}")
+    lines = "".join(f"{name}={substitute(spec['value'])}\n" for name, spec in action.get("outputs", {}).items())
+    if outputs_file:
+        with open(outputs_file, "w", encoding="utf-8") as handle:
+            handle.write(lines)
+    else:
+        sys.stdout.write(lines)
     return 0
 
 

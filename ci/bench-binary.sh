@@ -56,13 +56,16 @@ echo
 echo "### What it loads"
 echo
 needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ' | sed 's/ $//')
-glibc=$(objdump -T "$bin" | grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2,2n -u | tail -1)
+glibc=$(objdump -T "$bin" | grep -o 'GLIBC_2\.[0-9][0-9.]*' | sort -V -u | tail -1)
+glibcxx=$(objdump -T "$bin" | grep -o 'GLIBCXX_3\.4\.[0-9]*' | sort -V -u | tail -1)
 ok_needed=1
 for lib in $needed; do
   case $lib in libc.so.6 | libm.so.6 | ld-linux-x86-64.so.2 | libstdc++.so.6 | libgcc_s.so.1 | libz.so.1 | libcurl.so.4) ;; *) ok_needed=0 ;; esac
 done
 echo "- \`readelf -d\` NEEDED: $needed (target: glibc's, libstdc++/libgcc_s, libz, libcurl: $(met "$ok_needed"))"
-echo "- newest glibc symbol version (\`objdump -T | grep GLIBC_\`): $glibc (target GLIBC_2.34: $(met "$(( ${glibc#GLIBC_2.} <= 34 ))"))"
+glibc_minor=${glibc#GLIBC_2.}
+glibcxx_minor=${glibcxx#GLIBCXX_3.4.}
+echo "- newest glibc symbol version (\`objdump -T | grep GLIBC_\`): $glibc (target GLIBC_2.34: $(met "$(( ${glibc_minor%%.*} <= 34 ))")); newest libstdc++ one: $glibcxx (GCC 11's GLIBCXX_3.4.29 or older, for Amazon Linux 2023 and RHEL 9: $(met "$(( glibcxx_minor <= 29 ))"))"
 loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$stripped" | awk '{ print $1 }' | grep -v '^linux-vdso' | tr '\n' ' ' | sed 's/ $//')
 echo "- loaded by \`lambda-deploy --version\` (\`LD_TRACE_LOADED_OBJECTS=1\`): $loaded ($(wc -w <<<"$loaded") files)"
 curl_so=$(ldconfig -p | awk '$1 == "libcurl.so.4" { print $NF; exit }')

@@ -55,11 +55,17 @@ if [ -n "$unexpected" ]; then
   echo "error: the binary needs $(printf '%s' "$unexpected" | tr '\n' ' ')which a minimal system may lack; link it in (ci/support/build-release.sh)" >&2
   exit 1
 fi
-newest_glibc=$(objdump -T "$work/lambda-deploy" | grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2,2n -u | tail -1)
-if [ "${newest_glibc#GLIBC_2.}" -gt 34 ]; then
-  echo "error: the binary needs $newest_glibc; the floor is GLIBC_2.34 (see ci/support/glibc-compat.c)" >&2
-  exit 1
-fi
+# Symbol versions: at most what Ubuntu 22.04, Amazon Linux 2023 and RHEL 9 have (glibc 2.34,
+# GCC 11's libstdc++).
+versions=$(objdump -T "$work/lambda-deploy")
+for floor in GLIBC_2.34 GLIBCXX_3.4.29 CXXABI_1.3.13; do
+  family=${floor%_*}
+  newest=$(printf '%s\n' "$versions" | grep -o "${family}_[0-9][0-9.]*" | sort -V -u | tail -1)
+  if [ -n "$newest" ] && [ "$(printf '%s\n%s\n' "$newest" "$floor" | sort -V | tail -1)" != "$floor" ]; then
+    echo "error: the binary needs $newest, newer than $floor (see ci/support/glibc-compat.c and libstdcxx-compat.c)" >&2
+    exit 1
+  fi
+done
 
 # The smallest libcurl4 that has every curl_* function the binary calls (from libcurl4's symbols
 # file: the version each function first appeared in).

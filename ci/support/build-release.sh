@@ -3,8 +3,8 @@
 # linked in (--static-swift-stdlib), and libgit2, libdeflate and libcrypto linked in too, with
 # what Debian's libgit2.a needs (mbedtls, libssh2, http-parser, pcre2). What it loads from the
 # system at start (readelf -d: NEEDED) is glibc (libc, libm, ld-linux), libstdc++/libgcc_s and
-# zlib, then libcurl.so.4 on its first request; it needs no symbol newer than GLIBC_2.34 (Ubuntu
-# 22.04, Amazon Linux 2023, RHEL 9).
+# zlib, then libcurl.so.4 on its first request; it needs no symbol newer than GLIBC_2.34 and
+# GLIBCXX_3.4.29 (GCC 11), so Ubuntu 22.04, Amazon Linux 2023 and RHEL 9 can run it.
 # ci/test-release.sh proves it in a minimal Debian 12 root; BENCHMARKS.md has its size and
 # start-up time.
 #
@@ -23,6 +23,8 @@
 #   and pushes), and there is no static libgssapi_krb5: those calls fail cleanly instead.
 # - glibc-compat.c: the only GLIBC_2.35 symbols were hypot and hypotf (new versions in 2.35);
 #   --wrap sends them to the 2.2.5 versions (see that file).
+# - libstdcxx-compat.c: likewise the one GLIBCXX_3.4.30 symbol (GCC 12's
+#   condition_variable::wait, from ICU), so GCC 11's libstdc++ (Amazon Linux 2023, RHEL 9) will do.
 # - The static Swift runtime links with -export-dynamic and --exclude-libs ALL: the C archives'
 #   symbols stay private, so libcurl's own libcrypto.so.3 never binds to our copy.
 # - A dynamically linked Swift binary loads and binds some 20 Swift and Foundation libraries at
@@ -85,7 +87,7 @@ write_pc libcrypto -lcrypto
 write_pc libdeflate -ldeflate
 write_pc libcurl -lcurl
 
-for shim in glibc-compat gssapi-unavailable; do
+for shim in glibc-compat libstdcxx-compat gssapi-unavailable; do
   clang -c -O2 -fPIC -Wall -Werror -o "$inputs/$shim.o" "ci/support/$shim.c"
 done
 
@@ -95,7 +97,9 @@ export PKG_CONFIG_PATH=$stage
 # same bytes).
 flags=(-c release --static-swift-stdlib --scratch-path "$scratch" -Xswiftc -use-ld=lld
   -Xcc "-ffile-prefix-map=$PWD/="
-  -Xlinker "$stage/glibc-compat.o" -Xlinker "$stage/gssapi-unavailable.o" -Xlinker --wrap=hypot -Xlinker --wrap=hypotf
+  -Xlinker "$stage/glibc-compat.o" -Xlinker --wrap=hypot -Xlinker --wrap=hypotf
+  -Xlinker "$stage/libstdcxx-compat.o" -Xlinker --wrap=_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE
+  -Xlinker "$stage/gssapi-unavailable.o"
   -Xlinker "-Map=$PWD/$scratch/lambda-deploy.map" -Xlinker "--why-extract=$PWD/$scratch/lambda-deploy.why")
 binary="$(swift build "${flags[@]}" --show-bin-path)/lambda-deploy"
 rm -f "$binary"  # link-inputs changes do not show on the link's command line: always relink

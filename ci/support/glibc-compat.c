@@ -17,5 +17,5 @@ float lambda_deploy_hypotf_2_2_5(float x, float y);
 __asm__(".symver lambda_deploy_hypot_2_2_5, hypot@GLIBC_2.2.5");
 __asm__(".symver lambda_deploy_hypotf_2_2_5, hypotf@GLIBC_2.2.5");
 
-double __wrap_hypot(double x, double y) { return lambda_deploy_hypot_2_2_5(x, y); }
-float __wrap_hypotf(float x, float y) { return lambda_deploy_hypotf_2_2_5(x, y); }
+__attribute__((visibility("hidden"))) double __wrap_hypot(double x, double y) { return lambda_deploy_hypot_2_2_5(x, y); }
+__attribute__((visibility("hidden"))) float __wrap_hypotf(float x, float y) { return lambda_deploy_hypotf_2_2_5(x, y); }

@@ -11,8 +11,13 @@
  *
  * The declarations mirror <gssapi/gssapi.h> (RFC 2744) without needing its headers installed.
  * Built only by ci/support/build-release.sh.
+ *
+ * Hidden: the binary exports its own symbols (-export-dynamic), and libcurl, loaded later, brings
+ * the real libgssapi_krb5 for proxy authentication; exported, these would take its place.
  */
 #include <stdint.h>
+
+#pragma GCC visibility push(hidden)
 
 typedef uint32_t OM_uint32;
 typedef void *gss_any;
@@ -74,3 +79,5 @@ OM_uint32 gss_release_oid_set(OM_uint32 *minor, gss_any *set) {
     if (minor) *minor = 0;
     return 0;
 }
+
+#pragma GCC visibility pop

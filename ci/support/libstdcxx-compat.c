@@ -21,6 +21,7 @@ __asm__(".symver lambda_deploy_condition_variable_wait_3_4_11, "
         "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
 
 void __wrap__ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE(void *condition_variable, void *unique_lock);
-void __wrap__ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE(void *condition_variable, void *unique_lock) {
+__attribute__((visibility("hidden"))) void
+__wrap__ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE(void *condition_variable, void *unique_lock) {
     lambda_deploy_condition_variable_wait_3_4_11(condition_variable, unique_lock);
 }

@@ -55,6 +55,15 @@ if [ -n "$unexpected" ]; then
   echo "error: the binary needs $(printf '%s' "$unexpected" | tr '\n' ' ')which a minimal system may lack; link it in (ci/support/build-release.sh)" >&2
   exit 1
 fi
+# The C libraries linked in, and the link shims, stay private: an exported copy would take the
+# place of the system's own for libcurl and the libraries it loads (libgssapi_krb5, libcrypto).
+exported=$(nm -D --defined-only "$work/lambda-deploy" | awk '{ print $3 }' \
+  | grep -E '^(gss_|GSS_|curl_|git_|EVP_|SSL_|OPENSSL_|mbedtls_|libssh2_|pcre2_|http_parser|libdeflate_|__wrap_|lambda_deploy_curl_)' || true)
+if [ -n "$exported" ]; then
+  echo "error: the binary exports $(printf '%s\n' "$exported" | head -n 3 | tr '\n' ' ')...: make them hidden (ci/support/build-release.sh)" >&2
+  exit 1
+fi
+
 # Symbol versions: at most what Ubuntu 22.04, Amazon Linux 2023 and RHEL 9 have (glibc 2.34,
 # GCC 11's libstdc++).
 versions=$(objdump -T "$work/lambda-deploy")

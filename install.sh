@@ -43,8 +43,11 @@ case $release_url in
   *) fail "LAMBDA_DEPLOY_RELEASE_URL must be an http:// or https:// URL" ;;
 esac
 
-# URLs as shown in messages: a user:password@ in them is masked.
-shown() { printf '%s' "$1" | sed 's#^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/@]*@#\1***@#'; }
+# Text from outside (environment, servers, the downloaded binary) as shown in messages: one
+# line, printable characters only (never a terminal escape).
+printable() { printf '%s' "$1" | tr -c '[:print:]' '?'; }
+# URLs as shown in messages: printable, and a user:password@ in them masked.
+shown() { printable "$1" | sed 's#^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/@]*@#\1***@#'; }
 
 # A version is digits, letters, dots, plus and minus signs, starting with a digit: never a path,
 # an option or a second line.
@@ -109,7 +112,13 @@ if [ -z "$version" ]; then
   version=${version#v}
   valid_version "$version" || fail "could not tell the latest release from $(shown "${release_url%/download}")/latest; give a version (sh install.sh 0.1.0)"
 fi
-valid_version "$version" || fail "'$version' is not a version (like 0.1.0)"
+valid_version "$version" || fail "'$(printable "$version")' is not a version (like 0.1.0)"
+case ${LAMBDA_DEPLOY_SHA256:-} in
+  *[!0-9A-Fa-f]*) fail "LAMBDA_DEPLOY_SHA256 must be the tarball's SHA-256: 64 hex digits" ;;
+esac
+if [ -n "${LAMBDA_DEPLOY_SHA256:-}" ] && [ ${#LAMBDA_DEPLOY_SHA256} -ne 64 ]; then
+  fail "LAMBDA_DEPLOY_SHA256 must be the tarball's SHA-256: 64 hex digits"
+fi
 
 name=lambda-deploy-$version-linux-x86_64
 tarball=$name.tar.gz
@@ -127,7 +136,7 @@ fetch() { # URL FILE MAX_BYTES
     0) ;;
     22) fail "lambda-deploy $version not found: $(shown "$1") does not exist (is $version a released version?); nothing installed" ;;
     *)
-      reason=$(head -n 1 "$2.err" 2>/dev/null | tr -d '\r' | sed 's#[A-Za-z][A-Za-z0-9+.-]*://[^/@ ]*@#***@#g')
+      reason=$(printable "$(head -n 1 "$2.err" 2>/dev/null)" | sed 's#[A-Za-z][A-Za-z0-9+.-]*://[^/@ ]*@#***@#g')
       fail "could not download $(shown "$1") (${reason:-exit status $status}); nothing installed" ;;
   esac
 }
@@ -164,33 +173,33 @@ chmod 0755 "$work/$name/lambda-deploy"
 
 # Run it before installing: a machine it cannot run on (glibc older than 2.34) keeps what it had.
 if ! got=$("$work/$name/lambda-deploy" --version 2>"$work/run.err"); then
-  fail "lambda-deploy $version does not run here ($(head -n 1 "$work/run.err")); it needs Linux with glibc 2.34+ and libcurl; nothing installed"
+  fail "lambda-deploy $version does not run here ($(printable "$(head -n 1 "$work/run.err")")); it needs Linux with glibc 2.34+ and libcurl; nothing installed"
 fi
-[ "$got" = "$version" ] || fail "the downloaded binary says it is '$got', not $version; nothing installed"
+[ "$got" = "$version" ] || fail "the downloaded binary says it is '$(printable "$got")', not $version; nothing installed"
 
 writable_dir() { mkdir -p "$1" 2>/dev/null && [ -w "$1" ]; }
 
 if [ -n "${PREFIX:-}" ]; then
   bindir=${PREFIX%/}/bin
-  writable_dir "$bindir" || fail "cannot write to $bindir (PREFIX=$PREFIX); choose another PREFIX"
+  writable_dir "$bindir" || fail "cannot write to $(printable "$bindir"); choose another PREFIX"
 else
   bindir=/usr/local/bin
   if ! writable_dir "$bindir"; then
     [ -n "${HOME:-}" ] || fail "$bindir is not writable and HOME is not set; set PREFIX"
-    say "$bindir is not writable: installing to $HOME/.local/bin instead"
     bindir=$HOME/.local/bin
-    writable_dir "$bindir" || fail "cannot write to $bindir either; set PREFIX"
+    say "/usr/local/bin is not writable: installing to $(printable "$bindir") instead"
+    writable_dir "$bindir" || fail "cannot write to $(printable "$bindir") either; set PREFIX"
   fi
 fi
 
 # Copy beside the target, then rename: a running lambda-deploy is never overwritten in place.
-cp "$work/$name/lambda-deploy" "$bindir/.lambda-deploy.new.$$" || fail "cannot write to $bindir"
+cp "$work/$name/lambda-deploy" "$bindir/.lambda-deploy.new.$$" || fail "cannot write to $(printable "$bindir")"
 chmod 0755 "$bindir/.lambda-deploy.new.$$"
-mv -f "$bindir/.lambda-deploy.new.$$" "$bindir/lambda-deploy" || { rm -f "$bindir/.lambda-deploy.new.$$"; fail "cannot write to $bindir"; }
+mv -f "$bindir/.lambda-deploy.new.$$" "$bindir/lambda-deploy" || { rm -f "$bindir/.lambda-deploy.new.$$"; fail "cannot write to $(printable "$bindir")"; }
 
 installed=$("$bindir/lambda-deploy" --version)
-say "installed lambda-deploy $installed to $bindir/lambda-deploy"
+say "installed lambda-deploy $(printable "$installed") to $(printable "$bindir")/lambda-deploy"
 case :${PATH:-}: in
   *:"$bindir":*) ;;
-  *) say "note: $bindir is not on PATH; add it: export PATH=\"$bindir:\$PATH\"" ;;
+  *) say "note: $(printable "$bindir") is not on PATH; add it: export PATH=\"$(printable "$bindir"):\$PATH\"" ;;
 esac

@@ -13,7 +13,7 @@ import Testing
 /// wget, tar, gzip, sha256sum and POSIX utilities): a bashism or an undeclared tool fails here.
 @Suite struct InstallerTests {
     enum Sums: Sendable { case right, wrong, noLineForTheTarball }
-    enum Pin: Sendable { case none, right, wrong }
+    enum Pin: Sendable { case none, right, wrong, notAChecksum }
 
     struct Case: Sendable, CustomTestStringConvertible {
         var testDescription: String
@@ -53,6 +53,10 @@ import Testing
              says: "'1.2.3/../../x' is not a version", installs: false),
         Case(testDescription: "an option-like version is usage", argument: "-rf", status: 64,
              says: "usage: sh install.sh [VERSION]", installs: false),
+        Case(testDescription: "a terminal escape in the version is refused, and never printed", argument: "1.2.3\u{1b}[2J", status: 1,
+             says: "'1.2.3?[2J' is not a version", installs: false),
+        Case(testDescription: "a pinned checksum that is not one is refused before any download", argument: "1.2.3", pin: .notAChecksum, status: 1,
+             says: "LAMBDA_DEPLOY_SHA256 must be the tarball's SHA-256: 64 hex digits", installs: false),
     ]
 
     @Test(arguments: cases) func installer(_ c: Case) throws {
@@ -75,6 +79,7 @@ import Testing
         case .none: break
         case .right: env["LAMBDA_DEPLOY_SHA256"] = try sha256(served + "/v1.2.3/lambda-deploy-1.2.3-linux-x86_64.tar.gz").uppercased()
         case .wrong: env["LAMBDA_DEPLOY_SHA256"] = String(repeating: "0", count: 64)
+        case .notAChecksum: env["LAMBDA_DEPLOY_SHA256"] = "sha256:abc\u{1b}]0;x"
         }
 
         let result = try run("/bin/dash", [packageRoot + "/install.sh", c.argument], cwd: work.path, env: env, timeout: 60)
@@ -82,6 +87,7 @@ import Testing
         #expect(result.status == c.status, "\(result.output)")
         #expect(result.output.contains(c.says), "\(result.output)")
         #expect(!result.output.contains("s3cret"), "\(result.output)")
+        #expect(!result.output.contains("\u{1b}"), "a terminal escape reached the output")
         let installed = try String(contentsOfFile: prefix + "/bin/lambda-deploy", encoding: .utf8)
         if c.installs {
             #expect(installed.contains("echo 1.2.3"))

@@ -49,6 +49,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 bash ci/support/install-deps.sh >/dev/null
+# PyYAML: ci/support/run_action.py reads action.yml and the snippets with it.
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml
 
 # The artifacts.
 dist=${LAMBDA_DEPLOY_DIST:-}

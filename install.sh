@@ -77,7 +77,7 @@ elif command -v wget >/dev/null 2>&1; then
     return "$status"
   }
   final_url() {
-    wget -S --spider -T 60 "$1" 2>&1 | sed -n 's/^ *[Ll]ocation: *//p' | tail -n 1 | tr -d '\r'
+    wget -S --spider -T 60 "$1" 2>&1 | tr -d '\r' | sed -n 's/^ *[Ll]ocation: *\([^ ]*\).*/\1/p' | tail -n 1
   }
 else
   fail "neither curl nor wget is installed; install one of them"

@@ -23,6 +23,8 @@ import Testing
         var pin: Pin = .none
         var downloader = "curl"
         var userinfo = false
+        /// Serve the GitHub layout (`releases/download/vX/...`, `releases/latest` -> `releases/tag/vX`).
+        var github = false
         var status: Int32
         var says: String
         var installs: Bool
@@ -33,6 +35,12 @@ import Testing
              says: "installed lambda-deploy 1.2.3 to", installs: true),
         Case(testDescription: "good checksum installs (wget, v-prefixed)", argument: "v1.2.3", downloader: "wget", status: 0,
              says: "installed lambda-deploy 1.2.3 to", installs: true),
+        Case(testDescription: "no version: the latest release, as GitHub's latest link names it (curl)", argument: "", github: true, status: 0,
+             says: "installed lambda-deploy 1.2.3 to", installs: true),
+        Case(testDescription: "no version: the latest release, as GitHub's latest link names it (wget)", argument: "", downloader: "wget", github: true, status: 0,
+             says: "installed lambda-deploy 1.2.3 to", installs: true),
+        Case(testDescription: "no version and a mirror that is not GitHub's layout asks for one", argument: "", status: 1,
+             says: "give a version (sh install.sh 0.1.0)", installs: false),
         Case(testDescription: "pinned checksum that matches installs", argument: "1.2.3", pin: .right, status: 0,
              says: "installed lambda-deploy 1.2.3 to", installs: true),
         Case(testDescription: "bad checksum refuses", argument: "1.2.3", sums: .wrong, status: 1,
@@ -61,9 +69,10 @@ import Testing
 
     @Test(arguments: cases) func installer(_ c: Case) throws {
         let work = try TemporaryDirectory("installer")
-        let served = work.path + "/served"
+        let root = work.path + "/served"
+        let served = c.github ? root + "/releases/download" : root
         try makeRelease(version: c.served, sums: c.sums, into: served)
-        let server = try FileServer(directory: served)
+        let server = try FileServer(directory: root, latest: c.github ? "v" + c.served : nil)
 
         // A lambda-deploy already installed: a refused install must leave it as it was.
         let prefix = work.path + "/prefix"
@@ -74,7 +83,8 @@ import Testing
         env["PATH"] = try toolsDirectory(in: work, downloader: c.downloader)
         env["PREFIX"] = prefix
         env["LAMBDA_DEPLOY_RELEASE_URL"] = c.userinfo
-            ? "http://ci-user:s3cret-token@127.0.0.1:\(server.port)/" : "http://127.0.0.1:\(server.port)"
+            ? "http://ci-user:s3cret-token@127.0.0.1:\(server.port)/"
+            : "http://127.0.0.1:\(server.port)" + (c.github ? "/releases/download" : "")
         switch c.pin {
         case .none: break
         case .right: env["LAMBDA_DEPLOY_SHA256"] = try sha256(served + "/v1.2.3/lambda-deploy-1.2.3-linux-x86_64.tar.gz").uppercased()
@@ -82,7 +92,7 @@ import Testing
         case .notAChecksum: env["LAMBDA_DEPLOY_SHA256"] = "sha256:abc\u{1b}]0;x"
         }
 
-        let result = try run("/bin/dash", [packageRoot + "/install.sh", c.argument], cwd: work.path, env: env, timeout: 60)
+        let result = try run("/bin/dash", [packageRoot + "/install.sh"] + (c.argument.isEmpty ? [] : [c.argument]), cwd: work.path, env: env, timeout: 60)
 
         #expect(result.status == c.status, "\(result.output)")
         #expect(result.output.contains(c.says), "\(result.output)")
@@ -167,10 +177,10 @@ private final class FileServer: @unchecked Sendable {
     let port: Int
     private let process: Process
 
-    init(directory: String) throws {
+    init(directory: String, latest: String? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot + "/ci/support/serve_dir.py", directory]
+        process.arguments = ["python3", packageRoot + "/ci/support/serve_dir.py", directory] + (latest.map { ["--latest", $0] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -90,7 +90,8 @@ public enum PackagingError: LocalizedError, Equatable, Sendable {
         case .fileChanged(let path):
             return "\(shown(path)) changed while it was being packaged; run the command again once writes have finished"
         case .fileTooLarge(let path, let bytes, let limit):
-            return "the package is \(bytes) bytes unzipped or more (\(shown(path)) alone is that large) but Lambda accepts at most \(limit) bytes (250 MB); exclude it with .lambdaignore or --exclude, or use a container image"
+            // Worded like .tooLarge (scripts match it), naming the one file that is enough.
+            return "the package is \(bytes) bytes unzipped but Lambda accepts at most \(limit) bytes (250 MB): \(shown(path)) alone is \(bytes) bytes; exclude files with .lambdaignore or --exclude, or use a container image"
         case .tooLarge(let unzipped, let limit):
             return "the package is \(unzipped) bytes unzipped but Lambda accepts at most \(limit) bytes (250 MB); exclude files with .lambdaignore or --exclude, or use a container image"
         case .invalidLevel(let level):

@@ -60,7 +60,7 @@ struct PackageCommand: ParsableCommand {
     @Option(name: .customLong("no-lint"), help: ArgumentHelp("Skip one lint (handler, secrets, large-files, dev-files); repeatable.", valueName: "NAME"))
     var disabledLints: [String] = []
 
-    @Flag(help: "Print one JSON object: codeSha256, files, bytes, unzippedBytes, output, lint.")
+    @Flag(help: "Print one JSON object: codeSha256, contentDigest, files, bytes, unzippedBytes, output, directory, lint.")
     var json = false
 
     func validate() throws {

@@ -42,7 +42,7 @@ echo "| stripped (\`strip --strip-all\`: what the release ships) | $size_strippe
 echo "| stripped, gzip'ed (about the tarball) | $size_gzip | $(mb "$size_gzip") | |"
 if [ -f "$map" ]; then
   echo
-  echo "Where the bytes go (allocated sections by input library, from the linker map; \`python3 ci/support/binary-size.py $map --top 14\`):"
+  echo "Where the bytes go (allocated sections by input library, from the linker map; \`python3 ci/support/binary-size.py ${map#"$root"/} --top 14\`):"
   echo
   python3 "$root/ci/support/binary-size.py" "$map" --top 14 | tee "$work/size.md"
   if [ "$size_stripped" -gt 25000000 ]; then

@@ -45,7 +45,7 @@ let package = Package(
         /// Deploy, promote, rollback, gateway setup, verify, doctor, hooks: the order of steps.
         .target(
             name: "Workflow",
-            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger", "Safety"],
+            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger", "Safety", "Digest"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -46,6 +46,9 @@ struct PackageCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With a `functions:` list: the function whose `exclude:` applies.", valueName: "NAME"))
     var function: String?
 
+    @Flag(name: .customLong("no-build"), help: "With a `build:` in the config: zip its output folder as it is, without running the command.")
+    var noBuild = false
+
     @Flag(help: "Print one JSON object: codeSha256, files, bytes, unzippedBytes, output.")
     var json = false
 
@@ -62,8 +65,15 @@ struct PackageCommand: ParsableCommand {
             let name = URL(fileURLWithPath: directoryPath).lastPathComponent
             // The config's `exclude:` applies as it does for `deploy`, so this is the zip Lambda runs.
             let loaded = try Project(environment: environment, configPath: config, function: .packaging(function, directory: directoryPath))
+            // The config's `build:` runs first (or is reused), and its output is what is zipped.
+            // It runs in a process group of its own, which a terminal's Ctrl-C does not reach:
+            // the signal handlers stop it (exit 130) instead of leaving it running.
+            if loaded.config.build != nil, !noBuild { ProcessGuard.installSignalHandlers() }
+            let packaged = try loaded.packagedDirectory(
+                function: function ?? loaded.config.function ?? name, directory: directoryPath, commit: nil, runBuild: !noBuild,
+                reporter: Console.reporter(verbose: false))
             var options = loaded.packageOptions(
-                directory: directoryPath,
+                directory: packaged,
                 output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"), cache: nil)
             options.level = level
             options.excludes += excludes
@@ -71,6 +81,7 @@ struct PackageCommand: ParsableCommand {
                 options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
             }
             let result = try Packager.package(options)
+            try Interruption.check()
             for warning in result.warnings { Console.warning(warning) }
             if json {
                 Console.json(result)

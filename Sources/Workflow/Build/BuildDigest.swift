@@ -76,16 +76,19 @@ struct BuildDigest: Equatable, Sendable {
 }
 
 /// `build.inputs` as matchers over paths relative to the function directory: ReleasePolicy's
-/// `Glob` (`*` stops at `/`, `**` does not), where a pattern that names a folder also takes
-/// everything under it, and `.` (or no pattern at all) takes every file.
+/// `Glob` (`*` stops at `/`, `**` does not); a pattern without wildcards that names a folder
+/// takes everything under it (`src` is `src/**`), and `.` (or no pattern at all) every file.
 struct InputPatterns {
     let patterns: [Glob]
+    /// For each pattern without wildcards, the glob of everything under it.
+    private let folders: [Glob?]
     let isEverything: Bool
 
     init(_ inputs: [String]) {
         let normalized = inputs.map(Self.normalized)
         isEverything = normalized.isEmpty || normalized.contains("")
         patterns = normalized.map(Glob.init)
+        folders = zip(normalized, patterns).map { text, glob in glob.isLiteral ? Glob(text + "/**") : nil }
     }
 
     /// `./src/` is `src`; `.` is the empty pattern (everything).
@@ -96,13 +99,6 @@ struct InputPatterns {
     /// The index of the first pattern taking `path`, or nil; with no patterns, 0 for every path.
     func match(_ path: String) -> Int? {
         if isEverything { return 0 }
-        // The path itself, then each folder it is in (`src` takes `src/app.py`).
-        var candidates = [path]
-        var folder = Substring(path)
-        while let slash = folder.lastIndex(of: "/") {
-            folder = folder[..<slash]
-            candidates.append(String(folder))
-        }
-        return patterns.indices.first { index in candidates.contains { patterns[index].matches($0) } }
+        return patterns.indices.first { patterns[$0].matches(path) || folders[$0]?.matches(path) == true }
     }
 }

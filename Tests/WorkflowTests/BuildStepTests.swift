@@ -137,12 +137,18 @@ func capturingReporter(sections: Bool = false) -> (Reporter, CapturedLines) {
         #expect(lines.allSatisfy { $0.utf8.count <= 10 })
     }
 
-    @Test func somethingLeftRunningInTheBackgroundDoesNotHoldTheBuild() throws {
+    /// A process the command left running in its group ends with it: it would otherwise go on
+    /// writing into the output while it is packaged (and hold the output pipe open).
+    @Test func somethingLeftRunningInTheBackgroundEndsWithTheBuild() throws {
+        let sandbox = try BuildSandbox()
+        let pidFile = sandbox.root + "/sleep.pid"
         let started = ContinuousClock.now
-        let (outcome, lines) = try run("sleep 30 & echo done")
+        let (outcome, lines) = try run("sleep 30 & echo $! > '\(pidFile)'; echo done", in: sandbox.function)
         #expect(outcome.exit.succeeded)
         #expect(lines == ["done"])
         #expect(ContinuousClock.now - started < .seconds(10))
+        let pid = try #require(sandbox.read(pidFile).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        #expect(isGone(pid), "the background sleep \(pid) still runs")
     }
 
     /// A stop request (SIGINT, a hook's deadline) kills the command's whole process group, and

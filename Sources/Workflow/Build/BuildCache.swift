@@ -67,9 +67,10 @@ struct BuildCache {
             let manifest = try readManifest(entry + "/manifest.json")
             guard manifest.format == Self.manifestFormat else { return .damaged(reason: "manifest format \(manifest.format), expected \(Self.manifestFormat)") }
             guard manifest.function == function else { return .damaged(reason: "the entry belongs to another function") }
-            if let problem = Self.shapeProblem(manifest.entries) { return .damaged(reason: problem) }
 
-            // The stored tree must hold exactly what the manifest lists, kind for kind.
+            // The stored tree must hold exactly what the manifest lists, kind for kind, in the
+            // walk's order. The manifest is read from disk; as its paths must equal names the walk
+            // found under `tree/`, it cannot make the copy below write outside the output.
             let stored = try BuildTree.walk(entry + "/tree")
             guard stored.count == manifest.entries.count else {
                 return .damaged(reason: "the stored tree has \(stored.count) entries, the manifest \(manifest.entries.count)")
@@ -133,34 +134,6 @@ struct BuildCache {
         } catch {
             throw BuildTreeFailure(path: "manifest.json", reason: "not a manifest (\(describe(error)))")
         }
-    }
-
-    /// Why the manifest's list cannot describe a tree inside the output, or nil: every path
-    /// relative and without `.`/`..`, listed once, in bytewise order, inside a listed folder;
-    /// files with a digest, symlinks with a target. The manifest is read from disk: it must not
-    /// be able to make a restore write outside the output.
-    static func shapeProblem(_ items: [Item]) -> String? {
-        var folders: Set<String> = []
-        var previous: [UInt8]?
-        for item in items {
-            let parts = item.path.split(separator: "/", omittingEmptySubsequences: false)
-            guard !item.path.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
-                  !item.path.utf8.contains(0)
-            else { return "the manifest lists a path that leaves the tree: \(item.path)" }
-            let bytes = Array(item.path.utf8)
-            if let previous, !previous.lexicographicallyPrecedes(bytes) { return "the manifest is not in order at \(item.path)" }
-            previous = bytes
-            if parts.count > 1, !folders.contains(parts.dropLast().joined(separator: "/")) {
-                return "the manifest lists \(item.path) outside a listed folder"
-            }
-            guard item.mode & ~0o7777 == 0 else { return "the manifest gives \(item.path) an invalid mode" }
-            switch item.kind {
-            case .directory: folders.insert(item.path)
-            case .file: guard item.sha256?.utf8.count == 64 else { return "the manifest lists \(item.path) without its digest" }
-            case .symlink: guard let target = item.target, !target.isEmpty, !target.utf8.contains(0) else { return "the manifest lists \(item.path) without its target" }
-            }
-        }
-        return nil
     }
 
     /// Why a stored entry differs from its manifest item, or nil.

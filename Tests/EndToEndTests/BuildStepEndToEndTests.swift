@@ -78,6 +78,7 @@ func zipNames(_ path: String) throws -> [String] {
         #expect(first.status == 0, "\(first.output)")
         #expect(try first.json()["result"] as? String == "deployed")
         #expect(build.runs == 1)
+        #expect(!first.stderr.contains("warning"), "the output is git-ignored: \(first.stderr)")
 
         let second = try build.tool(["deploy", "--alias", "dev", "--json"], extraEnv: emulator.environment)
         #expect(second.status == 0, "\(second.output)")

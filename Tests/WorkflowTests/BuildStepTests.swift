@@ -473,4 +473,19 @@ func isGone(_ pid: Int32) -> Bool {
         #expect(loose.functionBuild(function: "pr", directory: outside.function, commit: nil)?.sourceDateEpoch == FunctionBuild.sourceDateEpochFallback)
         #expect(loose.functionBuild(function: "pr", directory: outside.function, commit: nil)?.cacheDirectory == outside.root + "/.cache/lambda-deploy/builds")
     }
+
+    @Test func anOutputGitDoesNotIgnoreIsWarnedAbout() throws {
+        let repository = try TestRepository(config: "function: pr\ndirectory: src\nbuild: {command: 'cp app.py build/', output: build}\n")
+        let (reporter, lines) = capturingReporter()
+        let output = try repository.project().packagedDirectory(function: "pr", directory: repository.path + "/src", commit: nil, reporter: reporter)
+        #expect(output == URL(fileURLWithPath: repository.path + "/src/build").resolvingSymlinksInPath().path)
+        #expect(lines.lines.filter { $0.hasPrefix("warning:") } == [
+            "warning: the build output src/build of pr is not git-ignored, so deploys would be recorded as dirty: add `src/build/` to .gitignore",
+        ])
+
+        try Data("build/\n".utf8).write(to: URL(fileURLWithPath: repository.path + "/src/.gitignore"))
+        let (quiet, none) = capturingReporter()
+        _ = try repository.project().packagedDirectory(function: "pr", directory: repository.path + "/src", commit: nil, reporter: quiet)
+        #expect(none.lines.filter { $0.hasPrefix("warning:") }.isEmpty, "\(none.lines)")
+    }
 }

@@ -221,6 +221,18 @@ extension Project {
     /// false` takes the output as the last build left it.
     public func packagedDirectory(function: String, directory: String, commit: String?, runBuild: Bool = true, reporter: Reporter) throws -> String {
         guard let build = functionBuild(function: function, directory: directory, commit: commit) else { return directory }
+        if let problem = untrackedOutputProblem(build) { reporter.warning(problem) }
         return runBuild ? try build.run(reporter: reporter).output : try build.existingOutput()
+    }
+
+    /// A warning when the build's output is inside the repository and not git-ignored: it
+    /// would show as an untracked change, so every deploy after the first would be recorded as
+    /// dirty and the pre-push hook would refuse to deploy.
+    func untrackedOutputProblem(_ build: FunctionBuild) -> String? {
+        guard let repository, let folder = pathInRepository(build.directory) else { return nil }
+        let output = (folder.isEmpty ? "" : folder + "/") + build.step.output
+        // git matches a folder rule (`build/`) only against a path that says it is a folder.
+        guard let ignored = try? repository.isIgnored(output + "/"), !ignored else { return nil }
+        return "the build output \(output) of \(build.function) is not git-ignored, so deploys would be recorded as dirty: add `\(output)/` to .gitignore"
     }
 }

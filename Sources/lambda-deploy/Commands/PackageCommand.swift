@@ -16,6 +16,9 @@ struct PackageCommand: ParsableCommand {
             the directory's root excludes more (gitignore syntax). `.gitignore` is NOT applied: \
             node_modules and vendored dependencies are usually git-ignored and must ship.
 
+            With a `build:` in the config, its command runs first (or an unchanged build is reused) \
+            and the zip holds its output folder; --no-build zips that folder as it is.
+
             Examples:
               lambda-deploy package src/pr
               lambda-deploy package src/pr --output build/pr.zip --exclude '*.md' --json

@@ -16,17 +16,20 @@ import Digest
 /// anything odd is a miss, so a damaged cache costs time, never a wrong zip. Files modified in
 /// the last two seconds are not stored: a write in the same timestamp tick could go unnoticed
 /// (git's "racy" problem).
+///
+/// Format 2 keeps mtime and ctime as seconds and nanoseconds apart (format 1 multiplied them into
+/// one 64-bit count, which overflowed for times past 2262); a format-1 file is simply a miss.
 struct EntryCache: Sendable {
     static let magic: UInt32 = 0x435a_444c  // "LDZC"
-    static let formatVersion: UInt32 = 1
-    static let headerFixedSize = 120
+    static let formatVersion: UInt32 = 2
+    static let headerFixedSize = 136
     /// Below this size deflating costs less than opening the cache slot (measured on the benchmark
     /// tree: caching every file made warm runs slower than cold ones on a 65,600-file tree).
     static let minimumSize: Int64 = 4096
 
     let directory: String
     let root: String
-    let racyCutoffNanoseconds: Int64
+    let racyCutoff: Timestamp
 
     func load(_ entry: SourceEntry, level: Int) -> PreparedEntry? {
         let path = slot(for: entry, level: level)
@@ -37,7 +40,8 @@ struct EntryCache: Sendable {
         guard fstat(fd, &info) == 0 else { return nil }
         let total = Int(info.st_size)
         let headerSize = Self.headerFixedSize + entry.name.count + 4
-        guard total >= headerSize, total <= headerSize + Int(entry.stamp.size), let base = malloc(total) else { return nil }
+        let (largest, overflow) = headerSize.addingReportingOverflow(Int(clamping: entry.stamp.size))
+        guard !overflow, total >= headerSize, total <= largest, let base = malloc(total) else { return nil }
         var handedOver = false
         defer { if !handedOver { free(base) } }
         var done = 0
@@ -51,17 +55,17 @@ struct EntryCache: Sendable {
         let expected = header(entry, level: level, method: 0, crc: 0, compressedSize: 0, sha: [], payloadCRC: 0)
         var reader = Reader(bytes: bytes)
         // Key fields: everything up to the method must equal what we would write for this entry now.
-        guard bytes[0..<12].elementsEqual(expected[0..<12]), bytes[14..<60].elementsEqual(expected[14..<60]) else { return nil }
+        guard bytes[0..<12].elementsEqual(expected[0..<12]), bytes[14..<76].elementsEqual(expected[14..<76]) else { return nil }
         reader.position = 12
         let method = reader.u16()
-        reader.position = 60
+        reader.position = 76
         let crc = reader.u32()
         let uncompressed = reader.u64()
         let compressed = reader.u64()
-        let sha = Array(bytes[80..<112])
-        reader.position = 112
+        let sha = Array(bytes[96..<128])
+        reader.position = 128
         let payloadCRC = reader.u32()
-        guard bytes[116..<(Self.headerFixedSize + entry.name.count)].elementsEqual(expected[116...]) else { return nil }
+        guard bytes[132..<(Self.headerFixedSize + entry.name.count)].elementsEqual(expected[132...]) else { return nil }
         reader.position = Self.headerFixedSize + entry.name.count
         let headerCRC = reader.u32()
         guard headerCRC == libdeflate_crc32(0, base, headerSize - 4) else { return nil }
@@ -78,7 +82,7 @@ struct EntryCache: Sendable {
     }
 
     func store(_ prepared: PreparedEntry, for entry: SourceEntry, level: Int) {
-        guard entry.stamp.mtimeNanoseconds < racyCutoffNanoseconds, entry.stamp.ctimeNanoseconds < racyCutoffNanoseconds else { return }
+        guard !entry.stamp.isRacy(cutoff: racyCutoff) else { return }
         var head = header(
             entry, level: level, method: prepared.method, crc: prepared.crc32,
             compressedSize: UInt64(prepared.payload.count), sha: prepared.contentSHA256,
@@ -116,8 +120,10 @@ struct EntryCache: Sendable {
         out.le16(method)
         out.le16(UInt16(LIBDEFLATE_VERSION_MAJOR) << 8 | UInt16(LIBDEFLATE_VERSION_MINOR))
         out.le64(UInt64(entry.stamp.size))
-        out.le64(UInt64(bitPattern: entry.stamp.mtimeNanoseconds))
-        out.le64(UInt64(bitPattern: entry.stamp.ctimeNanoseconds))
+        out.le64(UInt64(bitPattern: entry.stamp.mtime.seconds))
+        out.le64(UInt64(bitPattern: entry.stamp.mtime.nanoseconds))
+        out.le64(UInt64(bitPattern: entry.stamp.ctime.seconds))
+        out.le64(UInt64(bitPattern: entry.stamp.ctime.nanoseconds))
         out.le64(entry.stamp.inode)
         out.le64(entry.stamp.device)
         out.le32(entry.stamp.rawMode)

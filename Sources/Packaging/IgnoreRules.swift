@@ -8,6 +8,7 @@
 public struct IgnoreRules: Sendable, Equatable {
     struct Rule: Sendable, Equatable {
         var pattern: [UInt8]
+        var glob: PathGlob
         var negated: Bool
         var directoryOnly: Bool
         var anchored: Bool
@@ -49,12 +50,10 @@ public struct IgnoreRules: Sendable, Equatable {
         } else {
             base = path
         }
-        let full = Array(path)
-        let name = Array(base)
         for rule in rules.reversed() {
             if rule.directoryOnly && !isDirectory { continue }
-            let subject = rule.anchored ? full : name
-            if Glob.match(pattern: rule.pattern, subject) { return !rule.negated }
+            let subject = rule.anchored ? path : base
+            if rule.glob.matches(subject) { return !rule.negated }
         }
         return false
     }
@@ -85,111 +84,7 @@ public struct IgnoreRules: Sendable, Equatable {
             anchored = true
         }
         guard !line.isEmpty else { return nil }
-        return Rule(pattern: line, negated: negated, directoryOnly: directoryOnly, anchored: anchored)
+        return Rule(pattern: line, glob: PathGlob(line), negated: negated, directoryOnly: directoryOnly, anchored: anchored)
     }
 }
 
-/// Glob matching with gitignore's (wildmatch `WM_PATHNAME`) meaning, on UTF-8 bytes.
-enum Glob {
-    private static let star = UInt8(ascii: "*")
-    private static let slash = UInt8(ascii: "/")
-
-    static func match(pattern: [UInt8], _ subject: [UInt8]) -> Bool {
-        match(pattern, 0, subject, 0)
-    }
-
-    private static func match(_ p: [UInt8], _ startP: Int, _ s: [UInt8], _ startS: Int) -> Bool {
-        var pi = startP
-        var si = startS
-        while pi < p.count {
-            switch p[pi] {
-            case star:
-                var end = pi + 1
-                while end < p.count && p[end] == star { end += 1 }
-                let isDoubleStar = end - pi >= 2 && (pi == 0 || p[pi - 1] == slash) && (end == p.count || p[end] == slash)
-                if isDoubleStar {
-                    // Trailing `/**`: everything below. Otherwise `**/`: zero or more leading directories.
-                    if end == p.count { return true }
-                    var k = si
-                    while true {
-                        if match(p, end + 1, s, k) { return true }
-                        guard let next = s[k...].firstIndex(of: slash) else { return false }
-                        k = next + 1
-                    }
-                }
-                var k = si
-                while true {
-                    if match(p, end, s, k) { return true }
-                    if k >= s.count || s[k] == slash { return false }
-                    k += 1
-                }
-            case UInt8(ascii: "?"):
-                guard si < s.count, s[si] != slash else { return false }
-                si += utf8Length(s[si])
-                pi += 1
-            case UInt8(ascii: "["):
-                guard let (matched, next) = matchClass(p, pi, s, si) else {
-                    // No closing bracket: a literal `[`.
-                    guard si < s.count, s[si] == p[pi] else { return false }
-                    pi += 1
-                    si += 1
-                    continue
-                }
-                guard matched else { return false }
-                pi = next
-                si += 1
-            case UInt8(ascii: "\\") where pi + 1 < p.count:
-                guard si < s.count, s[si] == p[pi + 1] else { return false }
-                pi += 2
-                si += 1
-            default:
-                guard si < s.count, s[si] == p[pi] else { return false }
-                pi += 1
-                si += 1
-            }
-        }
-        return si == s.count
-    }
-
-    /// Matches one byte against `[...]`; nil when the class has no closing bracket.
-    private static func matchClass(_ p: [UInt8], _ open: Int, _ s: [UInt8], _ si: Int) -> (Bool, Int)? {
-        var i = open + 1
-        var negate = false
-        if i < p.count && (p[i] == UInt8(ascii: "!") || p[i] == UInt8(ascii: "^")) {
-            negate = true
-            i += 1
-        }
-        let byte: UInt8? = si < s.count && s[si] != slash ? s[si] : nil
-        var found = false
-        var first = true
-        while i < p.count {
-            var c = p[i]
-            if c == UInt8(ascii: "]") && !first { break }
-            first = false
-            if c == UInt8(ascii: "\\") && i + 1 < p.count {
-                i += 1
-                c = p[i]
-            }
-            if i + 2 < p.count && p[i + 1] == UInt8(ascii: "-") && p[i + 2] != UInt8(ascii: "]") {
-                let high = p[i + 2]
-                if let byte, c <= byte && byte <= high { found = true }
-                i += 3
-            } else {
-                if let byte, byte == c { found = true }
-                i += 1
-            }
-        }
-        guard i < p.count else { return nil }
-        guard byte != nil else { return (false, i + 1) }
-        return (found != negate, i + 1)
-    }
-
-    private static func utf8Length(_ lead: UInt8) -> Int {
-        switch lead {
-        case 0xF0...: return 4
-        case 0xE0...: return 3
-        case 0xC0...: return 2
-        default: return 1
-        }
-    }
-}

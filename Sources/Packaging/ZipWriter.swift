@@ -39,6 +39,8 @@ struct PreparedEntry: Sendable {
     var payload: OwnedBuffer
     /// SHA-256 of the uncompressed content, for the content digest.
     var contentSHA256: [UInt8]
+    /// The start of the content, kept for the few files lint reads (``PackageLint/inspects(_:)``).
+    var inspected: [UInt8]? = nil
 }
 
 /// Streams a zip to a file descriptor in entry order, hashing every byte as it goes.
@@ -83,6 +85,10 @@ struct ZipWriter: ~Copyable {
         guard offset < 0xFFFF_FFFF, entry.uncompressedSize < 0xFFFF_FFFF, compressedSize < 0xFFFF_FFFF else {
             throw .writeFailed(path: path, reason: "entry \(String(decoding: name, as: UTF8.self)) needs per-entry Zip64 fields")
         }
+        // The walker refuses names Lambda could not unpack long before this 16-bit field overflows.
+        guard let nameLength = UInt16(exactly: name.count) else {
+            throw .pathTooLong(path: String(decoding: name, as: UTF8.self), bytes: name.count, limit: DirectoryWalker.maximumNameBytes)
+        }
         // Bit 11: the name is UTF-8 (APPNOTE 4.4.4, appendix D); set only when it matters so
         // ASCII-only archives look like Info-ZIP's.
         let flags: UInt16 = name.contains(where: { $0 >= 0x80 }) ? 1 << 11 : 0
@@ -97,7 +103,7 @@ struct ZipWriter: ~Copyable {
         header.le32(entry.crc32)
         header.le32(UInt32(compressedSize))
         header.le32(UInt32(entry.uncompressedSize))
-        header.le16(UInt16(name.count))
+        header.le16(nameLength)
         header.le16(0)
         header += name
 
@@ -111,7 +117,7 @@ struct ZipWriter: ~Copyable {
         central.le32(entry.crc32)
         central.le32(UInt32(compressedSize))
         central.le32(UInt32(entry.uncompressedSize))
-        central.le16(UInt16(name.count))
+        central.le16(nameLength)
         central.le16(0)  // extra field length
         central.le16(0)  // comment length
         central.le16(0)  // disk number start
@@ -209,12 +215,40 @@ struct ZipWriter: ~Copyable {
     }
 }
 
+extension ZipWriter {
+    /// Whether the open file `fd` looks like an archive this writer produced: a local header with
+    /// our fixed version and timestamp first, and an end record without a comment last.
+    ///
+    /// `package --output` replaces only such a file, so a mistyped path cannot turn a source file
+    /// or a config into a zip (Info-ZIP and other tools' archives carry real timestamps).
+    static func wroteArchive(fd: Int32) -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size >= 30 + 22 else { return false }
+        var head = [UInt8](repeating: 0, count: 30)
+        var tail = [UInt8](repeating: 0, count: 22)
+        guard pread(fd, &head, 30, 0) == 30, pread(fd, &tail, 22, off_t(info.st_size) - 22) == 22 else { return false }
+        func u16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
+        func u32(_ b: [UInt8], _ at: Int) -> UInt32 { UInt32(u16(b, at)) | UInt32(u16(b, at + 2)) << 16 }
+        return u32(head, 0) == 0x0403_4b50 && u16(head, 4) == versionNeeded && u16(head, 10) == dosTime
+            && u16(head, 12) == dosDate && u32(tail, 0) == 0x0605_4b50 && u16(tail, 20) == 0
+    }
+}
+
 /// `write(2)`, named apart from `ZipWriter.write`.
 func posixWrite(_ fd: Int32, _ start: UnsafeRawPointer, _ count: Int) -> Int {
     write(fd, start, count)
 }
 
 extension [UInt8] {
+    mutating func be32(_ value: UInt32) {
+        for shift in stride(from: 24, through: 0, by: -8) { append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    mutating func be64(_ value: UInt64) {
+        be32(UInt32(truncatingIfNeeded: value >> 32))
+        be32(UInt32(truncatingIfNeeded: value))
+    }
+
     mutating func le16(_ value: UInt16) {
         append(UInt8(truncatingIfNeeded: value))
         append(UInt8(truncatingIfNeeded: value >> 8))

@@ -12,9 +12,10 @@
 /// taken literally rather than rejected, so a config can never make matching throw.
 public struct Glob: Sendable, Equatable, Hashable, CustomStringConvertible {
     public let pattern: String
-    private let tokens: [Token]
+    /// Internal so tests can run a reference matcher over the same tokens.
+    let tokens: [Token]
 
-    private enum Token: Sendable, Equatable, Hashable {
+    enum Token: Sendable, Equatable, Hashable {
         case literal(Unicode.Scalar)
         case anyRun          // *
         case anyRunCrossing  // **
@@ -22,7 +23,7 @@ public struct Glob: Sendable, Equatable, Hashable, CustomStringConvertible {
         case set(negated: Bool, items: [SetItem])
     }
 
-    private enum SetItem: Sendable, Equatable, Hashable {
+    enum SetItem: Sendable, Equatable, Hashable {
         case single(Unicode.Scalar)
         case range(Unicode.Scalar, Unicode.Scalar)
     }
@@ -40,57 +41,60 @@ public struct Glob: Sendable, Equatable, Hashable, CustomStringConvertible {
     }
 
     /// Whether `name` matches the whole pattern.
+    ///
+    /// Keeps the set of positions in `name` each token can be reached at (a Thompson-style
+    /// simulation) instead of backtracking: time is tokens × characters, so no pattern from a
+    /// config can make matching hang on a long ref name.
     public func matches(_ name: String) -> Bool {
         let text = Array(name.unicodeScalars)
-        // Iterative matcher with memo over (token index, text index): linear-ish and no recursion
-        // depth problems on long names.
-        var memo = [Int: Bool]()
-        func match(_ t: Int, _ i: Int) -> Bool {
-            let key = t &* (text.count + 1) &+ i
-            if let known = memo[key] { return known }
-            let result: Bool
-            if t == tokens.count {
-                result = i == text.count
-            } else {
-                switch tokens[t] {
-                case .literal(let scalar):
-                    result = i < text.count && text[i] == scalar && match(t + 1, i + 1)
-                case .anyOne:
-                    result = i < text.count && text[i] != "/" && match(t + 1, i + 1)
-                case .set(let negated, let items):
-                    if i < text.count, text[i] != "/" {
-                        let inSet = items.contains { item in
-                            switch item {
-                            case .single(let s): return s == text[i]
-                            case .range(let lo, let hi): return lo <= text[i] && text[i] <= hi
-                            }
+        let n = text.count
+        var current = [Bool](repeating: false, count: n + 1)
+        var next = current
+        current[0] = true
+        for token in tokens {
+            for j in 0...n { next[j] = false }
+            var alive = false
+            switch token {
+            case .literal(let scalar):
+                for i in 0..<n where current[i] && text[i] == scalar {
+                    next[i + 1] = true
+                    alive = true
+                }
+            case .anyOne:
+                for i in 0..<n where current[i] && text[i] != "/" {
+                    next[i + 1] = true
+                    alive = true
+                }
+            case .set(let negated, let items):
+                for i in 0..<n where current[i] && text[i] != "/" {
+                    let inSet = items.contains { item in
+                        switch item {
+                        case .single(let s): return s == text[i]
+                        case .range(let lo, let hi): return lo <= text[i] && text[i] <= hi
                         }
-                        result = inSet != negated && match(t + 1, i + 1)
-                    } else {
-                        result = false
                     }
-                case .anyRun:
-                    var j = i
-                    var found = match(t + 1, j)
-                    while !found, j < text.count, text[j] != "/" {
-                        j += 1
-                        found = match(t + 1, j)
+                    if inSet != negated {
+                        next[i + 1] = true
+                        alive = true
                     }
-                    result = found
-                case .anyRunCrossing:
-                    var j = i
-                    var found = match(t + 1, j)
-                    while !found, j < text.count {
-                        j += 1
-                        found = match(t + 1, j)
+                }
+            case .anyRun, .anyRunCrossing:
+                // From a reachable position, every later one up to the next `/` (or the end, when crossing).
+                let crossing = token == .anyRunCrossing
+                var active = false
+                for j in 0...n {
+                    if current[j] { active = true }
+                    if active {
+                        next[j] = true
+                        alive = true
                     }
-                    result = found
+                    if !crossing && j < n && text[j] == "/" { active = false }
                 }
             }
-            memo[key] = result
-            return result
+            guard alive else { return false }
+            swap(&current, &next)
         }
-        return match(0, 0)
+        return current[n]
     }
 
     private static func tokenize(_ s: [Unicode.Scalar]) -> [Token] {

@@ -35,6 +35,8 @@ extension FunctionState {
             version: configuration.version, codeSha256: configuration.codeSha256, codeSize: configuration.codeSize ?? 0,
             lastUpdateStatus: configuration.lastUpdateStatus, lastUpdateStatusReason: configuration.lastUpdateStatusReason,
             revisionId: configuration.revisionId, description: configuration.description, arn: configuration.functionArn)
+        handler = configuration.handler
+        runtime = configuration.runtime
     }
 }
 

@@ -103,6 +103,8 @@ public struct PreparedDeploy: Sendable {
     public var dirty: Bool?
     public var protection: Protection
     var check: VersionCheck?
+    /// The lint options packaging ran with (the handler lint runs once AWS says the handler).
+    var lint: LintOptions?
     public var package: PackageResult
 
     /// Removes the package from the cache directory (the entry cache keeps what redeploys reuse).
@@ -180,7 +182,11 @@ public struct DeployPipeline {
         } catch {
             throw WorkflowError.cacheUnwritable(path: cache, reason: describe(error))
         }
-        let output = cache + "/packages/\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
+        var output = cache + "/packages/\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
+        // The zip never goes inside what it packages (a cache directory set inside the function).
+        if Packager.relativePath(of: output, inside: directory) != nil {
+            output = NSTemporaryDirectory() + "lambda-deploy-\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
+        }
         let check = try project.config.check.flatMap { request.skipCheck ? nil : try VersionCheck($0, project: project) }
         // Last, after every cheap check: the config's `build:`, whose output is what is zipped.
         let packaged = try project.packagedDirectory(function: function, directory: directory, commit: commit, reporter: reporter)
@@ -205,7 +211,7 @@ public struct DeployPipeline {
         reporter.step("packaged \(plan.function): \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
         return PreparedDeploy(
             request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty,
-            protection: plan.protection, check: plan.check, package: package)
+            protection: plan.protection, check: plan.check, lint: plan.options.lint, package: package)
     }
 
     /// ``check(_:)`` then ``package(_:reporter:)``.
@@ -229,7 +235,22 @@ public struct DeployPipeline {
         } catch let failure as DeployFailure {
             result = .failure(failure)
         }
-        return try record(prepared, result, services: services, push: prepared.request.pushNotes)
+        let report = try record(prepared, result, services: services, push: prepared.request.pushNotes)
+        await pruneAfterDeploy(report, services: services)
+        return report
+    }
+
+    /// `prune: {keep: N}` in the config: after a deploy that published a version, delete the old
+    /// ones nothing needs. Housekeeping: a failure is a warning, never a failed deploy.
+    func pruneAfterDeploy(_ report: DeployReport, services: Services) async {
+        guard let settings = project.config.prune, report.outcome.result == .deployed else { return }
+        do {
+            let pruned = try await Prune(project: project, reporter: reporter)
+                .run(PruneRequest(function: report.outcome.function, keep: settings.keep), services: services)
+            reporter.step(pruned.summary)
+        } catch {
+            reporter.warning("pruning old versions of \(report.outcome.function) failed (the deploy itself succeeded): \(describe(error))")
+        }
     }
 
     /// What the AWS half of a deploy needs, all Sendable: it may run in a task of its own.
@@ -246,6 +267,15 @@ public struct DeployPipeline {
             function: prepared.function, region: services.region, alias: request.alias,
             s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
             description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun)
+        if let options = prepared.lint, !options.disabled.contains(PackageLint.Name.handler.rawValue) {
+            let entries = package.entries
+            target.lintHandler = { handler, runtime in
+                var lint = options
+                (lint.handler, lint.runtime) = (handler, runtime)
+                let refused = PackageLint.check(entries, lint).filter { $0.lint == PackageLint.Name.handler.rawValue && $0.severity == .error }
+                if !refused.isEmpty { throw PackagingError.lintRefused(refused) }
+            }
+        }
         if let check = prepared.check {
             let (function, lambda, reporter) = (prepared.function, services.lambda, reporter)
             target.check = { version in try await check.run(function: function, version: version, lambda: lambda, reporter: reporter) }
@@ -305,6 +335,8 @@ extension Project {
         var options = PackageOptions(directory: directory, output: output)
         options.excludes = config.exclude
         options.cacheDirectory = cache.map { $0 + "/entries" }
+        options.lint = LintOptions(
+            hasBuildStep: config.build != nil, disabled: Set(config.lint.disable.map(\.rawValue)), allowed: Set(config.lint.allow))
         return options
     }
 }

@@ -90,6 +90,9 @@ public struct Deployer: Sendable {
         public var dryRun: Bool
         /// Runs on the new version after it is published and before the alias moves (`check:`).
         public var check: (@Sendable (_ version: String) async throws -> Void)?
+        /// Runs once the function's Handler and Runtime are known, before anything is uploaded
+        /// (the handler lint: the file the handler names must be where the runtime looks).
+        public var lintHandler: (@Sendable (_ handler: String?, _ runtime: String?) throws -> Void)?
 
         public init(
             function: String, region: String, alias: String, s3Bucket: String? = nil, s3Prefix: String = "",
@@ -188,6 +191,7 @@ public struct Deployer: Sendable {
                 }
             }
 
+            try target.lintHandler?(latest.handler, latest.runtime)
             let needsUpload = latest.codeSha256 != code.codeSha256
             let viaS3 = needsUpload && Self.directRequestBytes(zipBytes: code.bytes) > Self.directUploadLimit
             if viaS3, target.s3Bucket == nil || objectStore == nil {

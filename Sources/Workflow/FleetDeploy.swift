@@ -193,6 +193,7 @@ public struct FleetDeploy {
                 let (pipeline, prepared) = ready[entry.index]
                 do {
                     let report = try pipeline.record(prepared, result, services: entry.services, push: false)
+                    await pipeline.pruneAfterDeploy(report, services: entry.services)
                     if report.record?.written == true { recordsWritten = true }
                     if let problem = report.recordProblem { recordProblem = recordProblem ?? problem }
                     let outcome = report.outcome

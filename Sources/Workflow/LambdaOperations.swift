@@ -13,6 +13,9 @@ public struct FunctionState: Sendable, Equatable {
     public var description: String?
     /// The function's ARN (qualified for a version); carries the account id.
     public var arn: String?
+    /// The function's `Handler` and `Runtime` (for the handler lint).
+    public var handler: String?
+    public var runtime: String?
 
     public init(
         version: String, codeSha256: String, codeSize: Int64 = 0, lastUpdateStatus: String? = nil,

@@ -127,14 +127,18 @@ public struct Prune {
 }
 
 extension PruneReport {
+    /// `deleted 54 versions of pr, kept 6`.
+    public var summary: String {
+        "\(dryRun ? "would delete" : "deleted") \(deleted.count) version\(deleted.count == 1 ? "" : "s") of \(function), kept \(versions.count - deleted.count)"
+    }
+
     public var lines: [String] {
         var lines: [String] = []
         for decision in versions {
             lines.append("\(decision.action == "kept" ? "keep  " : decision.action == "deleted" ? "delete" : "would delete") \(function) v\(decision.version): \(decision.reason)")
         }
         if versions.isEmpty { lines.append("\(function) has no published versions") }
-        let count = deleted.count
-        lines.append("\(dryRun ? "would delete" : "deleted") \(count) version\(count == 1 ? "" : "s") of \(function), kept \(versions.count - count)")
+        lines.append(summary)
         if let before = storageBefore {
             var storage = "code storage: \(formatBytes(before.used))"
             if let after = storageAfter, !dryRun { storage += " -> \(formatBytes(after.used))" }

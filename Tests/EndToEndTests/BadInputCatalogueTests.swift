@@ -109,7 +109,7 @@ extension BadInput {
     static let long = String(repeating: "a", count: 129)
     static let noKeys = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
 
-    static let catalogue: [BadInput] = packaging + config + aliases + credentials + endpoints + weights + usage + ledger + hook
+    static let catalogue: [BadInput] = packaging + config + aliases + credentials + endpoints + weights + usage + ledger + hook + hostile
 
     static let packaging: [BadInput] = [
         BadInput(

@@ -50,3 +50,17 @@ import Testing
         #expect(try motoQuery(["versions", space.function], endpoint: emulator.motoEndpoint) as? [String] == ["1", "61"])
     }
 }
+
+extension PruneEndToEndTests {
+    /// `prune: {keep: N}` runs after a deploy that published a version.
+    @Test func pruneAfterDeployKeepsTheConfiguredNumber() async throws {
+        let emulator = try LambdaEmulator(.init(updateSeconds: 0))
+        let space = try await GitWorkspace(config: "prune: {keep: 2}\n", createFunctionInMoto: false)
+        try emulator.createFunction(space.function)
+        try Self.publish(6, function: space.function, emulator: emulator)
+        let result = try space.tool(["deploy", "--alias", "dev"], extraEnv: emulator.environment)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stderr.contains("deleted 5 versions of \(space.function), kept 2"), "\(result.stderr)")
+        #expect(try motoQuery(["versions", space.function], endpoint: emulator.motoEndpoint) as? [String] == ["6", "7"])
+    }
+}

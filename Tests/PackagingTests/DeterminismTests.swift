@@ -42,7 +42,9 @@ import Testing
             try tree.symlink("lib/link", to: "data.txt")
             let result = try packageTree(tmp + "/fn", to: tmp + "/golden.zip")
             #expect(result.codeSha256 == "bKn6SzoGp55iwTg9Ee/EokZoNZoQFcHyFeVdGEAhMmo=")
-            #expect(result.contentDigest == "02c431c9e36d0767eec97039944e610cfe90f0141e4268b10e36ae51b38fe6f1")
+            // The content digest changed on purpose with its encoding (version 2: length-prefixed
+            // fields instead of lines a file name could forge, issue 11); the zip bytes did not.
+            #expect(result.contentDigest == "52250c1d3c2f5c964e19457ca0aa3f227c74930f1c149f15e4b3126f528e0ed7")
             #expect(result.files == 5)
         }
     }

@@ -140,3 +140,28 @@ func packageTree(_ dir: String, to zip: String, configure: (inout PackageOptions
 func fileBytes(_ path: String) -> [UInt8] {
     FileManager.default.contents(atPath: path).map { Array($0) } ?? []
 }
+
+/// Runs `body` on its own thread and fails the test if it has not returned after `seconds`: a
+/// generous bound that only a hang exceeds (performance targets live in ci/bench*, not here).
+func withHangDetector<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox<T>()
+    let thread = Thread {
+        box.set(Result { try body() })
+        done.signal()
+    }
+    thread.stackSize = 8 << 20
+    thread.start()
+    guard done.wait(timeout: .now() + seconds) == .success, let result = box.get() else {
+        Issue.record("did not finish within \(seconds) s: a hang")
+        throw TestFailure("hang")
+    }
+    return try result.get()
+}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<T, any Error>?
+    func set(_ result: Result<T, any Error>) { lock.withLock { value = result } }
+    func get() -> Result<T, any Error>? { lock.withLock { value } }
+}

@@ -1,5 +1,7 @@
 import AWSClient
 import Digest
+import Packaging
+import ReleasePolicy
 import Foundation
 import Testing
 @testable import Workflow
@@ -178,4 +180,10 @@ struct CodeHashing: LambdaOperations {
     func invoke(_ function: String, version: String, payload: Data) async throws -> InvokeResult {
         try await inner.invoke(function, version: version, payload: payload)
     }
+}
+
+/// The lint names a config may name (ReleasePolicy validates `lint.disable`) are exactly the
+/// lints Packaging runs: the two modules cannot import each other, so this test holds them equal.
+@Test func configLintNamesAreThePackagersLints() {
+    #expect(Set(LintName.allCases.map(\.rawValue)) == Set(PackageLint.Name.allCases.map(\.rawValue)))
 }

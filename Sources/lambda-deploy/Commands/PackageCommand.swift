@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Packaging
+import Safety
 import Workflow
 
 struct PackageCommand: ParsableCommand {
@@ -16,12 +17,22 @@ struct PackageCommand: ParsableCommand {
             the directory's root excludes more (gitignore syntax). `.gitignore` is NOT applied: \
             node_modules and vendored dependencies are usually git-ignored and must ship.
 
+            The zip must go outside DIR, and an existing --output file is replaced only if it is a zip \
+            lambda-deploy wrote.
+
+            Lint runs before the zip is written: files that look like secrets (.env, private keys, \
+            .aws/credentials, an .npmrc with a token, Terraform state) refuse the package; with \
+            --runtime (and --handler), the handler's file, or an executable bootstrap for provided \
+            runtimes, must be where Lambda looks. Warnings name large files and dev-only folders. \
+            Lints: handler, secret-files, large-entries, dev-files (config `lint:`, or --no-lint NAME).
+
             With a `build:` in the config, its command runs first (or an unchanged build is reused) \
             and the zip holds its output folder; --no-build zips that folder as it is.
 
             Examples:
               lambda-deploy package src/pr
               lambda-deploy package src/pr --output build/pr.zip --exclude '*.md' --json
+              lambda-deploy package src/pr --runtime python3.12 --handler app.handler
             """
     )
 
@@ -52,12 +63,25 @@ struct PackageCommand: ParsableCommand {
     @Flag(name: .customLong("no-build"), help: "With a `build:` in the config: zip its output folder as it is, without running the command.")
     var noBuild = false
 
-    @Flag(help: "Print one JSON object: codeSha256, files, bytes, unzippedBytes, output.")
+    @Option(help: ArgumentHelp("The function's Handler setting, for the handler lint (e.g. app.handler).", valueName: "HANDLER"))
+    var handler: String?
+
+    @Option(help: ArgumentHelp("The function's Runtime (e.g. python3.12, nodejs20.x, provided.al2023); enables the handler lint.", valueName: "RUNTIME"))
+    var runtime: String?
+
+    @Option(name: .customLong("no-lint"), help: ArgumentHelp("Skip one lint (handler, secret-files, large-entries, dev-files); repeatable.", valueName: "NAME"))
+    var disabledLints: [String] = []
+
+    @Flag(help: "Print one JSON object: codeSha256, contentDigest, files, bytes, unzippedBytes, output, directory, lint.")
     var json = false
 
     func validate() throws {
         guard (0...12).contains(level) else {
             throw ValidationError("--level must be between 0 (store) and 12 (smallest); got \(level)")
+        }
+        if let unknown = PackageLint.unknownNames(disabledLints).first {
+            let known = PackageLint.Name.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--no-lint \(DisplayText.excerpt(unknown, limit: 60)) is not a lint; use one of \(known)")
         }
     }
 
@@ -80,12 +104,16 @@ struct PackageCommand: ParsableCommand {
                 output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"), cache: nil)
             options.level = level
             options.excludes += excludes
+            options.lint?.handler = handler
+            options.lint?.runtime = runtime
+            options.lint?.disabled.formUnion(disabledLints)
             if !noCache {
                 options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
             }
             let result = try Packager.package(options)
             try Interruption.check()
             for warning in result.warnings { Console.warning(warning) }
+            for finding in result.lint { Console.warning(finding.line) }
             if json {
                 Console.json(result)
             } else {

@@ -198,12 +198,7 @@ func zipNames(_ path: String) throws -> [String] {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        var seen = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !seen.contains("] started"), Date() < deadline {
-            guard let line = err.fileHandleForReading.availableDataLine(timeout: 60) else { break }
-            seen += line + "\n"
-        }
+        let seen = err.fileHandleForReading.text(until: "] started\n", timeout: 60)
         #expect(seen.contains("[build \(build.space.function)] started"), "\(seen)")
         let signalled = Date()
         kill(process.processIdentifier, SIGINT)
@@ -294,6 +289,27 @@ func zipNames(_ path: String) throws -> [String] {
         #expect(first.codeSha256 == second.codeSha256)
         #expect(first.names.contains("node_modules/tinydep/index.js"), "\(first.names)")
         #expect(first.names.contains("index.js"))
+    }
+}
+
+extension FileHandle {
+    /// What was read until `marker` appeared (or the handle ended, or `timeout` passed): every
+    /// chunk kept, however the writes were split.
+    func text(until marker: String, timeout: TimeInterval) -> String {
+        let box = LockedData()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            var collected = Data()
+            while !String(decoding: collected, as: UTF8.self).contains(marker) {
+                let chunk = self.availableData
+                if chunk.isEmpty { break }
+                collected.append(chunk)
+                box.set(collected)
+            }
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + timeout)
+        return String(decoding: box.get(), as: UTF8.self)
     }
 }
 

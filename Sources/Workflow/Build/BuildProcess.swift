@@ -112,12 +112,17 @@ struct BuildProcess {
                 drainUntil = clock.now + Self.drainAfterExit
             }
             if exited, endOfOutput || clock.now >= (drainUntil ?? clock.now) { break }
+            // A process stuck in the kernel may outlive even SIGKILL for a while: stop waiting.
+            if let stop = stopping, clock.now >= stop.killAt + Self.terminateGrace { break }
         }
         lines.finish(emit: emit)
 
         var status: Int32 = 0
+        if let stop = stopping {
+            while waitpid(pid, &status, exited ? 0 : WNOHANG) < 0, errno == EINTR {}
+            throw .interrupted(stop.reason)
+        }
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        if let stop = stopping { throw .interrupted(stop.reason) }
         return Outcome(exit: Self.exit(from: status), tail: tail)
     }
 
@@ -182,7 +187,10 @@ struct BuildProcess {
         }
         var pid = pid_t()
         let code = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
-        guard code == 0 else { throw .buildNotRun(function: function, reason: "/bin/sh did not start (\(String(cString: strerror(code))))") }
+        guard code == 0 else {
+            close(ends[0])
+            throw .buildNotRun(function: function, reason: "/bin/sh did not start (\(String(cString: strerror(code))))")
+        }
         return (pid, ends[0])
     }
 }

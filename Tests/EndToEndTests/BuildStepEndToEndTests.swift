@@ -71,6 +71,17 @@ func zipNames(_ path: String) throws -> [String] {
         #expect(build.runs == 1)
     }
 
+    /// The command inherits the environment, AWS keys included; if it prints them, the output
+    /// edge masks them.
+    @Test func aBuildThatPrintsTheSecretKeyShowsItMasked() async throws {
+        let build = try await BuildWorkspace(command: #"'echo "key=$AWS_SECRET_ACCESS_KEY token=$AWS_SESSION_TOKEN"; cp app.py build/'"#)
+        let result = try build.tool(["package", "src", "--output", build.space.root.path + "/f.zip"], extraEnv: ["AWS_SESSION_TOKEN": "session-token-never-printed"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stderr.contains("[build \(build.space.function)] key=<redacted> token=<redacted>"), "\(result.stderr)")
+        #expect(!result.output.contains("test-secret-value-never-printed"))
+        #expect(!result.output.contains("session-token-never-printed"))
+    }
+
     @Test func aSecondDeployWithUnchangedInputsReusesTheBuild() async throws {
         let emulator = try LambdaEmulator(.init(updateSeconds: 0))
         let build = try await BuildWorkspace(command: "'\(Self.copying)'", emulator: emulator)

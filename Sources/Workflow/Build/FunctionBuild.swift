@@ -54,6 +54,9 @@ public struct FunctionBuild: Sendable {
         public var digest: String
     }
 
+    /// Variables holding secrets the command inherits.
+    static let secretVariables = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"]
+
     /// The command's environment: the caller's, with the settings that make builds repeatable.
     var commandEnvironment: [String: String] {
         var variables = environment
@@ -96,6 +99,9 @@ public struct FunctionBuild: Sendable {
             }
         }
 
+        // The command sees the whole environment and may print it (`set -x`, `env`): the AWS
+        // secrets in it are masked at the output edge like every secret this process holds.
+        for name in Self.secretVariables { Redactor.shared.register(environment[name]) }
         let started = ContinuousClock.now
         let process = BuildProcess(function: function, command: step.command, directory: root, environment: commandEnvironment, interrupted: interrupted)
         let prefix = "[build \(function)] "

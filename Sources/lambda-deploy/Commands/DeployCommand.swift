@@ -7,8 +7,8 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Package the function and move an alias to a new version of it.",
         discussion: """
             Steps: build (the config's `build:`, reused when its inputs are unchanged) -> package (and \
-            lint: secret-looking files refuse it) -> read the alias and $LATEST -> check the handler's file -> skip if the alias already runs this code \
-            (result: unchanged) -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
+            lint: secret-looking files refuse it) -> read the alias and $LATEST -> skip if the alias already runs this code \
+            (result: unchanged) -> check the handler's file is where the runtime looks -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
             update -> publish a version (with a CodeSha256 precondition, so no version ever holds other \
             code than what was packaged) -> invoke it with the config's `check:` (--skip-check skips) \
             -> create or move the alias -> record the deploy as a git note (-> `prune:` old versions).

@@ -1,4 +1,5 @@
 public import Foundation
+internal import Safety
 
 /// What a call was about, for error messages and logs.
 public struct AWSCallContext: Sendable, Equatable {
@@ -96,7 +97,7 @@ public enum AWSError: LocalizedError, Sendable {
         switch self {
         case .service(_, let status, let code, _, _):
             ErrorClassifier.isThrottling(status: status, code: code) || status >= 500 || code == "ResourceConflictException"
-        case .transport(_, let failure, _): failure.kind != .unknownHost
+        case .transport(_, let failure, _): ![.unknownHost, .tls].contains(failure.kind)
         default: false
         }
     }
@@ -115,19 +116,7 @@ public enum AWSError: LocalizedError, Sendable {
         case .service(let context, let status, let code, let message, let summary):
             return Self.describe(context: context, status: status, code: code, message: message, summary: summary)
         case .transport(let context, let failure, let summary):
-            let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts" : ""
-            let call = "\(context.service.displayName) \(context.operation)"
-            switch failure.kind {
-            case .connectionRefused:
-                return "cannot connect to \(context.endpoint) (connection refused) for \(call)\(tries): check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
-            case .unknownHost:
-                return "cannot resolve host \(context.endpoint) for \(call): check --endpoint-url / AWS_ENDPOINT_URL, the region and your network"
-            case .timedOut:
-                return "no answer from \(context.endpoint) for \(call)\(tries) (timed out): check the network, or raise LAMBDA_DEPLOY_HTTP_TIMEOUT"
-            case .connectionLost, .other:
-                let detail = failure.detail.isEmpty ? failure.kind.rawValue : "\(failure.kind.rawValue): \(failure.detail)"
-                return "network error talking to \(context.endpoint) for \(call)\(tries) (\(detail)): check the network and retry"
-            }
+            return Self.describe(context: context, failure: failure, summary: summary)
         case .malformedResponse(let context, let detail):
             return "unexpected answer from \(context.service.displayName) \(context.operation) at \(context.endpoint) (\(detail)): check that the endpoint is really \(context.service.displayName)"
         case .updateFailed(let function, let region, let reason, let code):
@@ -154,6 +143,36 @@ public enum AWSError: LocalizedError, Sendable {
             return "malformed endpoint URL '\(value)' (from \(source)): use an absolute http(s) URL such as http://127.0.0.1:5000"
         case .invalidSetting(let name, let value, let expected):
             return "\(name)='\(value)' is invalid: expected \(expected)"
+        }
+    }
+
+    private static func describe(context: AWSCallContext, failure: TransportFailure, summary: AttemptSummary) -> String {
+        let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts" : ""
+        let call = "\(context.service.displayName) \(context.operation)"
+        let detail = failure.detail.isEmpty ? "" : ": \(DisplayText.excerpt(failure.detail, limit: 160))"
+        switch failure.kind {
+        case .connectionRefused:
+            return "cannot connect to \(context.endpoint) (connection refused) for \(call)\(tries): check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
+        case .unknownHost:
+            return "cannot resolve host \(context.endpoint) for \(call): check --endpoint-url / AWS_ENDPOINT_URL, the region and your network"
+        case .timedOut:
+            let (what, knob) =
+                switch failure.bound {
+                case .connect: ("could not connect in time", "LAMBDA_DEPLOY_CONNECT_TIMEOUT")
+                case .stall: ("the transfer stalled (no byte moved)", "LAMBDA_DEPLOY_STALL_TIMEOUT")
+                case .budget: ("the call's time budget ran out", "LAMBDA_DEPLOY_RETRY_BUDGET")
+                case .answer, nil: ("no complete answer in time", "LAMBDA_DEPLOY_HTTP_TIMEOUT")
+                }
+            return "no answer from \(context.endpoint) for \(call)\(tries) (timed out: \(what)): check the network, or raise \(knob)"
+        case .tls:
+            let host = context.endpoint.split(separator: ":").first.map(String.init) ?? context.endpoint
+            return "TLS with \(context.endpoint) failed for \(call)\(detail); if the certificate of \(host) is not trusted (a TLS-inspecting proxy or a private CA), point AWS_CA_BUNDLE at a PEM file with its CA certificate"
+        case .proxy:
+            return "the proxy failed for \(call) to \(context.endpoint)\(tries)\(detail): check HTTPS_PROXY / HTTP_PROXY, and NO_PROXY for hosts to reach directly"
+        case .malformedAnswer:
+            return "the answer from \(context.endpoint) for \(call)\(tries) is not a usable HTTP answer\(detail): check that --endpoint-url / AWS_ENDPOINT_URL points at \(context.service.displayName)"
+        case .connectionLost, .other:
+            return "network error talking to \(context.endpoint) for \(call)\(tries) (\(failure.kind.rawValue)\(detail)): check the network and retry"
         }
     }
 

@@ -20,11 +20,14 @@ struct AWSOperation: Sendable {
     var path: String
     var query: [(String, String)] = []
     var headers: [(name: String, value: String)] = []
-    var body: Data = Data()
+    var body: HTTPBody = .empty
+    /// Hex SHA-256 of the body when the caller already knows it (a file is then not read to sign it).
+    var payloadHash: String?
     var resource: String?
     var safety: RetrySafety = .idempotent
     /// Retry ResourceConflictException ("an update is in progress") with waits, bounded by the budget.
     var retryConflicts = false
+    /// Sends a package: bounded by the upload budget, and reports progress.
     var isUpload = false
     /// For uploads: told how much of the body each attempt has sent.
     var progress: UploadProgress?
@@ -32,9 +35,28 @@ struct AWSOperation: Sendable {
     var signed = true
     /// For S3 virtual-hosted style: the host prefix (`bucket.`) when not using a custom endpoint.
     var hostPrefix: String?
+
+    init(
+        service: AWSService, name: String, method: String, path: String, query: [(String, String)] = [],
+        headers: [(name: String, value: String)] = [], body: Data? = nil, resource: String? = nil, safety: RetrySafety = .idempotent,
+        retryConflicts: Bool = false, signed: Bool = true, hostPrefix: String? = nil
+    ) {
+        self.service = service
+        self.name = name
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body.map(HTTPBody.bytes) ?? .empty
+        self.resource = resource
+        self.safety = safety
+        self.retryConflicts = retryConflicts
+        self.signed = signed
+        self.hostPrefix = hostPrefix
+    }
 }
 
-/// Signs, sends, retries, logs and maps errors for every service client.
+/// Signs, sends, retries, logs and maps errors for every service client: the one retry loop.
 struct ClientCore: Sendable {
     let configuration: AWSConfiguration
 
@@ -70,6 +92,8 @@ struct ClientCore: Sendable {
         }
         let context = context(operation, url: url)
         let start = clock.now()
+        // No call outlives its budget (plus one stall bound for the attempt in flight).
+        let deadline = start + (operation.isUpload ? policy.uploadBudget : policy.budget)
         var attempts = 0
         var ordinaryRetries = 0
         var conflictRetries = 0
@@ -77,13 +101,16 @@ struct ClientCore: Sendable {
 
         while true {
             attempts += 1
+            let remaining = max(.zero, deadline - clock.now())
             var request = HTTPRequest(
                 method: operation.method, url: url, headers: operation.headers, body: operation.body,
-                timeout: operation.isUpload ? policy.uploadTimeout : policy.requestTimeout)
+                limits: TransferLimits(
+                    connect: policy.connectTimeout, stall: policy.stallTimeout, answer: policy.requestTimeout,
+                    total: remaining + policy.stallTimeout))
             if operation.signed {
                 request = SigV4.sign(
                     request, credentials: configuration.credentials, region: configuration.endpoints.signingRegion(for: operation.service),
-                    service: operation.service.rawValue, date: configuration.date())
+                    service: operation.service.rawValue, date: configuration.date(), payloadHash: operation.payloadHash)
             }
             request.progress = operation.progress
             let sent = clock.now()
@@ -134,7 +161,7 @@ struct ClientCore: Sendable {
                 failureError = { .transport(context: context, failure: failure, summary: $0) }
                 if failure.requestMayHaveReachedServer { mayHaveBeenApplied = true }
                 let retryable =
-                    failure.kind != .unknownHost
+                    failure.kind != .unknownHost && failure.kind != .tls
                     && (operation.safety == .idempotent || !failure.requestMayHaveReachedServer)
                 guard retryable else {
                     throw failureError(AttemptSummary(attempts: attempts, elapsed: clock.now() - start, mayHaveBeenApplied: mayHaveBeenApplied))
@@ -142,10 +169,10 @@ struct ClientCore: Sendable {
                 delay = policy.backoff(retry: ordinaryRetries + 1, random: configuration.random)
             }
 
-            let elapsed = clock.now() - start
+            let now = clock.now()
             let outOfAttempts = !isConflict && ordinaryRetries + 1 >= policy.maxAttempts
-            if outOfAttempts || elapsed + delay > policy.budget {
-                throw failureError(AttemptSummary(attempts: attempts, elapsed: elapsed, mayHaveBeenApplied: mayHaveBeenApplied, retriesExhausted: true))
+            if outOfAttempts || now + delay >= deadline {
+                throw failureError(AttemptSummary(attempts: attempts, elapsed: now - start, mayHaveBeenApplied: mayHaveBeenApplied, retriesExhausted: true))
             }
             if isConflict { conflictRetries += 1 } else { ordinaryRetries += 1 }
             configuration.logger?("retrying \(operation.service.rawValue) \(operation.name) in \(String(format: "%.2f", seconds(delay))) s")

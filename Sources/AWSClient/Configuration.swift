@@ -125,37 +125,49 @@ public struct AWSEndpoints: Sendable {
     }
 }
 
-/// Retry, timeout and time budget settings for every AWS call.
+/// Retry, time-bound and time-budget settings for every AWS call (README, "Network").
 public struct RetryPolicy: Sendable, Equatable {
     /// Attempts per call, the first included.
     public var maxAttempts: Int
-    /// Timeout of one attempt (uploads use `uploadTimeout`).
+    /// How long one attempt waits for the complete answer once its request is sent.
     public var requestTimeout: Duration
-    public var uploadTimeout: Duration
-    /// Total time a call may spend across attempts and waits before it gives up.
+    /// Setting up a connection (TCP, a proxy's CONNECT, TLS).
+    public var connectTimeout: Duration
+    /// An attempt that moves no byte either way for this long fails (uploads included).
+    public var stallTimeout: Duration
+    /// Total time a call may spend across attempts and waits; an attempt in flight is cut at
+    /// what is left of it plus one stall bound, so no call outlives `budget + stallTimeout`.
     public var budget: Duration
+    /// The same for an upload (a package sent to Lambda or S3), which may take minutes on a
+    /// slow link while it keeps moving.
+    public var uploadBudget: Duration
     /// Backoff: attempt n waits a random time in [0, min(maxDelay, baseDelay * 2^n)] ("full jitter",
     /// https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
     public var baseDelay: Duration
     public var maxDelay: Duration
 
     public init(
-        maxAttempts: Int = 6, requestTimeout: Duration = .seconds(30), uploadTimeout: Duration = .seconds(300),
-        budget: Duration = .seconds(60), baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)
+        maxAttempts: Int = 6, requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+        stallTimeout: Duration = .seconds(30), budget: Duration = .seconds(60), uploadBudget: Duration = .seconds(900),
+        baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.requestTimeout = requestTimeout
-        self.uploadTimeout = uploadTimeout
+        self.connectTimeout = connectTimeout
+        self.stallTimeout = stallTimeout
         self.budget = budget
+        self.uploadBudget = uploadBudget
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
     }
 
     public static let `default` = RetryPolicy()
 
-    /// Reads `LAMBDA_DEPLOY_MAX_ATTEMPTS` (1...20), `LAMBDA_DEPLOY_HTTP_TIMEOUT` and
-    /// `LAMBDA_DEPLOY_RETRY_BUDGET` (seconds, decimals allowed); unset keeps the defaults
-    /// (6 attempts, 30 s per request, uploads 300 s or the timeout if larger, 60 s budget).
+    /// Reads `LAMBDA_DEPLOY_MAX_ATTEMPTS` (1...20) and, in seconds (decimals allowed),
+    /// `LAMBDA_DEPLOY_HTTP_TIMEOUT`, `LAMBDA_DEPLOY_CONNECT_TIMEOUT`, `LAMBDA_DEPLOY_STALL_TIMEOUT`
+    /// and `LAMBDA_DEPLOY_RETRY_BUDGET`; unset keeps the defaults (6 attempts, 30 s for an answer,
+    /// 10 s to connect, 30 s without a byte, a 60 s budget per call and 900 s per upload). A
+    /// budget that is set applies to uploads too: it is the user's bound on every call.
     public init(environment: [String: String]) throws {
         self.init()
         func seconds(_ name: String) throws -> Duration? {
@@ -171,11 +183,13 @@ public struct RetryPolicy: Sendable, Equatable {
             }
             maxAttempts = value
         }
-        if let timeout = try seconds("LAMBDA_DEPLOY_HTTP_TIMEOUT") {
-            requestTimeout = timeout
-            uploadTimeout = max(uploadTimeout, timeout)
+        if let timeout = try seconds("LAMBDA_DEPLOY_HTTP_TIMEOUT") { requestTimeout = timeout }
+        if let timeout = try seconds("LAMBDA_DEPLOY_CONNECT_TIMEOUT") { connectTimeout = timeout }
+        if let timeout = try seconds("LAMBDA_DEPLOY_STALL_TIMEOUT") { stallTimeout = timeout }
+        if let budget = try seconds("LAMBDA_DEPLOY_RETRY_BUDGET") {
+            self.budget = budget
+            uploadBudget = budget
         }
-        if let budget = try seconds("LAMBDA_DEPLOY_RETRY_BUDGET") { self.budget = budget }
     }
 
     /// The full-jitter delay before retry number `retry` (1 = first retry); `random` maps an
@@ -226,7 +240,7 @@ public struct AWSConfiguration: Sendable {
 
     public init(
         credentials: AWSCredentials, region: String, endpoints: AWSEndpoints? = nil, retryPolicy: RetryPolicy = .default,
-        transport: any HTTPTransport = URLSessionTransport(), logger: AWSLogger? = nil, clock: any AWSClock = SystemClock(),
+        transport: any HTTPTransport = CurlTransport(), logger: AWSLogger? = nil, clock: any AWSClock = SystemClock(),
         date: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable (Double) -> Double = { $0 > 0 ? Double.random(in: 0...$0) : 0 }
     ) {
@@ -247,7 +261,7 @@ public struct AWSConfiguration: Sendable {
     /// the resolved STS endpoint).
     public static func resolve(
         environment: [String: String], regionFlag: String? = nil, regionFromConfig: String? = nil, endpointFlag: String? = nil,
-        files: any FileReading = LocalFileReader(), transport: any HTTPTransport = URLSessionTransport(), logger: AWSLogger? = nil
+        files: any FileReading = LocalFileReader(), transport: any HTTPTransport = CurlTransport(), logger: AWSLogger? = nil
     ) async throws -> AWSConfiguration {
         let region = try resolveRegion(flag: regionFlag, config: regionFromConfig, environment: environment, files: files)
         let endpoints = try AWSEndpoints.resolve(explicit: endpointFlag, environment: environment, region: region.region)

@@ -121,4 +121,8 @@ struct S3Adapter: ObjectStore {
     func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws {
         try await client.putObject(bucket: bucket, key: key, fileURL: file, progress: progress)
     }
+
+    func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws {
+        try await client.putObject(bucket: bucket, key: key, fileURL: file, sha256Hex: sha256Hex, progress: progress)
+    }
 }

@@ -350,7 +350,8 @@ public struct Deployer: Sendable {
             reporter.step("s3://\(bucket)/\(key) already holds this package: not uploading it again")
         } else {
             try await reporter.transfer("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)", bytes: code.bytes) { progress in
-                try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: progress)
+                try await objectStore.put(
+                    bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), sha256Hex: code.sha256Hex, progress: progress)
             }
             kind = .s3
             sent = code.bytes

@@ -86,6 +86,14 @@ public protocol LambdaOperations: Sendable {
 public protocol ObjectStore: Sendable {
     func exists(bucket: String, key: String) async throws -> Bool
     func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws
+    /// Streams the file; `sha256Hex` (the package's) signs it without another read.
+    func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws
+}
+
+extension ObjectStore {
+    public func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws {
+        try await put(bucket: bucket, key: key, file: file, progress: progress)
+    }
 }
 
 extension FunctionState {

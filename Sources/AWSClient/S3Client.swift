@@ -22,11 +22,15 @@ public final class S3Client: Sendable {
 
     /// Whether the object exists (HEAD: 200 yes, 404 no).
     public func objectExists(bucket: String, key: String) async throws -> Bool {
+        try await head(bucket: bucket, key: key) != nil
+    }
+
+    /// The object's headers, or nil when there is no such object.
+    private func head(bucket: String, key: String) async throws -> HTTPResponse? {
         do {
-            _ = try await core.send(operation("HeadObject", "HEAD", bucket: bucket, key: key, resource: "object s3://\(bucket)/\(key)"))
-            return true
+            return try await core.send(operation("HeadObject", "HEAD", bucket: bucket, key: key, resource: "object s3://\(bucket)/\(key)"))
         } catch let error as AWSError where error.httpStatus == 404 && error.code != "NoSuchBucket" {
-            return false
+            return nil
         }
     }
 
@@ -65,7 +69,9 @@ public final class S3Client: Sendable {
         try await put(bucket: bucket, key: key, body: .file(path: path, size: size), sha256: digest, contentType: contentType, progress: progress)
     }
 
-    /// One PUT; S3 checks `x-amz-checksum-sha256` on arrival and keeps the SHA-256 as `x-amz-meta-sha256`.
+    /// One PUT whose lost answer is settled by reading the object back: S3 keeps the SHA-256
+    /// we send as `x-amz-meta-sha256` (and checks `x-amz-checksum-sha256` on arrival), so an
+    /// object with our checksum means the upload landed; otherwise it is sent again.
     private func put(bucket: String, key: String, body: HTTPBody, sha256: [UInt8], contentType: String, progress: UploadProgress?) async throws {
         let hex = Hex.encode(sha256)
         var operation = operation("PutObject", "PUT", bucket: bucket, key: key, resource: "object s3://\(bucket)/\(key)")
@@ -76,7 +82,13 @@ public final class S3Client: Sendable {
         ]
         operation.isUpload = true
         operation.progress = progress
-        _ = try await core.send(operation)
+        let size = body.count
+        _ = try await core.settle(operation) { [self] () async throws -> Bool? in
+            guard let object = try await head(bucket: bucket, key: key) else { return nil }
+            if let stored = object.header("x-amz-meta-sha256") { return stored == hex ? true : nil }
+            // An object written without our checksum under this content-addressed key: its size must match.
+            return object.header("content-length").flatMap { Int64($0) } == size ? true : nil
+        }
     }
 
     /// The bytes a lower-case or upper-case hex string spells, or nil.

@@ -73,8 +73,17 @@ struct LambdaAdapter: LambdaOperations {
         FunctionState(try await client.updateFunctionCode(function, zipFile: zip, revisionId: nil, progress: progress))
     }
 
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+        let zip = try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped)
+        return FunctionState(try await client.updateFunctionCode(function, zipFile: zip, codeSha256: codeSha256, progress: progress))
+    }
+
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState {
         FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, revisionId: nil))
+    }
+
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+        FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, codeSha256: codeSha256))
     }
 
     func waitUntilUpdated(_ function: String) async throws -> FunctionState {

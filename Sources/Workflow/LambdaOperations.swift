@@ -86,13 +86,28 @@ public protocol LambdaOperations: Sendable {
 public protocol ObjectStore: Sendable {
     func exists(bucket: String, key: String) async throws -> Bool
     func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws
-    /// Streams the file; `sha256Hex` (the package's) signs it without another read.
+    /// Streams the file; `sha256Hex` (the package's) signs it without another read and settles
+    /// a lost answer (the object read back holds it).
     func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws
 }
 
 extension ObjectStore {
     public func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws {
         try await put(bucket: bucket, key: key, file: file, progress: progress)
+    }
+}
+
+extension LambdaOperations {
+    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256`: a lost answer is settled by
+    /// reading `$LATEST` back (holding that code: the upload landed). The default maps the file
+    /// and calls `uploadZip(_:zip:progress:)`.
+    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+        try await uploadZip(function, zip: try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped), progress: progress)
+    }
+
+    /// Points `$LATEST` at an S3 object holding the code `codeSha256` (which settles a lost answer).
+    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+        try await uploadFromS3(function, bucket: bucket, key: key)
     }
 }
 

@@ -78,10 +78,10 @@ struct RetryTests {
         #expect(transport.requests.count == 2)
     }
 
-    @Test func aNonIdempotentCallIsNotRepeatedAfterAnAmbiguousFailure() async throws {
+    @Test func aNonIdempotentCallWithoutReadBackIsNotRepeatedAfterAnAmbiguousFailure() async throws {
         let transport = FakeTransport(sequence: [.failure(TransportFailure(.connectionLost, "reset by peer"))])
         let error = await #expect(throws: AWSError.self) {
-            _ = try await LambdaClient(Fixture.configuration(transport)).createAlias("demo", name: "dev", version: "1")
+            _ = try await APIGatewayClient(Fixture.configuration(transport)).createRestApi(name: "api")
         }
         #expect(transport.requests.count == 1)
         #expect(error?.mayHaveBeenApplied == true)

@@ -58,7 +58,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "SafetyTests", dependencies: ["Safety"], swiftSettings: swiftSettings),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging"], swiftSettings: swiftSettings),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "Safety"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy"], swiftSettings: swiftSettings),
         .testTarget(name: "DeployLedgerTests", dependencies: ["DeployLedger"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"], swiftSettings: swiftSettings),

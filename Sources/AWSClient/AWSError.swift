@@ -41,6 +41,12 @@ public enum AWSError: LocalizedError, Sendable {
     case transport(context: AWSCallContext, failure: TransportFailure, summary: AttemptSummary)
     /// AWS answered 2xx but the body is not what the API documents.
     case malformedResponse(context: AWSCallContext, detail: String)
+    /// The endpoint answered with a redirect (301, 302, 307...), which is never followed: the
+    /// signed request must not go to another host. `location` is the host it pointed at;
+    /// `bucketRegion` the region S3 says a bucket is in (its wrong-region redirect).
+    case redirected(context: AWSCallContext, status: Int, location: String?, bucketRegion: String?)
+    /// A key or token holds a line break or other control character; `name` says where it was read.
+    case malformedCredential(name: String)
     /// UpdateFunctionCode finished with LastUpdateStatus Failed (or the function is in State Failed).
     case updateFailed(function: String, region: String, reason: String, code: String?)
     /// The waiter gave up.
@@ -87,7 +93,9 @@ public enum AWSError: LocalizedError, Sendable {
 
     public var context: AWSCallContext? {
         switch self {
-        case .service(let context, _, _, _, _), .transport(let context, _, _), .malformedResponse(let context, _): context
+        case .service(let context, _, _, _, _), .transport(let context, _, _), .malformedResponse(let context, _),
+            .redirected(let context, _, _, _):
+            context
         default: nil
         }
     }
@@ -119,6 +127,15 @@ public enum AWSError: LocalizedError, Sendable {
             return Self.describe(context: context, failure: failure, summary: summary)
         case .malformedResponse(let context, let detail):
             return "unexpected answer from \(context.service.displayName) \(context.operation) at \(context.endpoint) (\(detail)): check that the endpoint is really \(context.service.displayName)"
+        case .redirected(let context, let status, let location, let bucketRegion):
+            let call = "\(context.service.displayName) \(context.operation)\(context.resource.map { " for \($0)" } ?? "")"
+            if let bucketRegion, bucketRegion != context.region {
+                return "\(call) was redirected (HTTP \(status)): the bucket is in region \(bucketRegion), not \(context.region); Lambda reads code only from a bucket in the function's region: use a bucket in \(context.region) (s3Bucket / --s3-bucket)"
+            }
+            let target = location.map { " to \($0)" } ?? ""
+            return "\(call) at \(context.endpoint) was redirected (HTTP \(status))\(target); lambda-deploy never follows redirects (the signed request would go elsewhere): check --endpoint-url / AWS_ENDPOINT_URL and the region"
+        case .malformedCredential(let name):
+            return "\(name) contains a line break or other control character (pasted with its newline?): set it again without it"
         case .updateFailed(let function, let region, let reason, let code):
             return "Lambda could not update function '\(function)' in \(region): \(reason)\(code.map { " (\($0))" } ?? ""); fix the cause and deploy again"
         case .waitTimedOut(let function, let region, let after, let lastStatus):
@@ -248,7 +265,14 @@ enum ErrorClassifier {
                 default: "HTTP\(response.status)"
                 }
         }
-        return (code, message.replacingOccurrences(of: "\n", with: " "))
+        return (serverText(code, limit: 100), serverText(message, limit: 500))
+    }
+
+    /// Text from a server's answer as it may appear in a message: secrets the process holds
+    /// removed (an S3 SignatureDoesNotMatch echoes the canonical request, session token
+    /// included), line breaks as spaces, other control characters escaped, length bounded.
+    static func serverText(_ text: String, limit: Int) -> String {
+        DisplayText.excerpt(Redactor.shared.redact(text).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " "), limit: limit)
     }
 
     /// `ResourceNotFoundException:http://internal.amazon.com/...` and `com.amazon.coral#Foo` -> the bare code.

@@ -1,4 +1,5 @@
 import Foundation
+internal import Safety
 
 /// Whether a call may be repeated after the server possibly acted on it.
 enum RetrySafety: Sendable {
@@ -196,6 +197,9 @@ struct ClientCore: Sendable {
             case .success(let response) where (200..<300).contains(response.status):
                 log(operation, url, "\(response.status)", took, attempts)
                 return .answered(response)
+            case .success(let response) where (300..<400).contains(response.status):
+                log(operation, url, "\(response.status) redirect (not followed)", took, attempts)
+                throw Self.redirect(response, context: context)
             case .success(let response):
                 let (code, message) = ErrorClassifier.parse(response)
                 if lost == nil || readBack == nil { log(operation, url, "\(response.status) \(code)", took, attempts) }
@@ -250,6 +254,20 @@ struct ClientCore: Sendable {
         } catch {
             return .none
         }
+    }
+
+    /// The error for a 3xx answer: never followed, reported with where it pointed (the host
+    /// only) and, for S3's wrong-region redirect, the bucket's region from the answer.
+    static func redirect(_ response: HTTPResponse, context: AWSCallContext) -> AWSError {
+        let location = response.header("location").map { value in
+            URLComponents(string: value)?.host.map { ErrorClassifier.serverText($0, limit: 100) }
+                ?? ErrorClassifier.serverText(URLText.maskingUserinfo(value), limit: 100)
+        }
+        let text = String(decoding: response.body.prefix(64 << 10), as: UTF8.self)
+        let region = (response.header("x-amz-bucket-region") ?? XMLText.first("Region", in: text))
+            .map { ErrorClassifier.serverText($0, limit: 40) }
+            .flatMap { $0.isEmpty ? nil : $0 }
+        return .redirected(context: context, status: response.status, location: location, bucketRegion: region)
     }
 
     /// `Retry-After` in seconds (RFC 9110 also allows an HTTP date, which AWS does not send).

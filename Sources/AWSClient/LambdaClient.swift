@@ -191,12 +191,14 @@ public final class LambdaClient: Sendable {
         if configuration.lastUpdateStatus == "Failed" {
             throw AWSError.updateFailed(
                 function: function, region: region,
-                reason: configuration.lastUpdateStatusReason ?? "no reason given", code: configuration.lastUpdateStatusReasonCode)
+                reason: configuration.lastUpdateStatusReason.map { ErrorClassifier.serverText($0, limit: 300) } ?? "no reason given",
+                code: configuration.lastUpdateStatusReasonCode.map { ErrorClassifier.serverText($0, limit: 80) })
         }
         if configuration.state == "Failed" {
             throw AWSError.updateFailed(
                 function: function, region: region,
-                reason: configuration.stateReason ?? "no reason given", code: configuration.stateReasonCode)
+                reason: configuration.stateReason.map { ErrorClassifier.serverText($0, limit: 300) } ?? "no reason given",
+                code: configuration.stateReasonCode.map { ErrorClassifier.serverText($0, limit: 80) })
         }
         let busy = configuration.lastUpdateStatus == "InProgress" || configuration.state == "Pending"
         return busy ? nil : configuration

@@ -19,6 +19,7 @@ public struct AWSSession: Sendable {
             environment: variables, regionFlag: settings.region, regionFromConfig: configRegion,
             endpointFlag: settings.endpointURL, logger: logger)
         reporter.debug("aws: region \(configuration.region), credentials from \(configuration.credentials.source)")
+        for warning in configuration.warnings { reporter.warning(warning) }
         let client = LambdaClient(configuration)
         return AWSSession(
             configuration: configuration, lambdaClient: client, lambda: LambdaAdapter(client: client),

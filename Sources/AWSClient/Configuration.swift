@@ -291,10 +291,11 @@ public struct AWSConfiguration: Sendable {
     }
 
     /// Resolves everything from the environment the way the command line does: region (flag,
-    /// config, env, profile), endpoints (flag, env), retry policy (env) and credentials (chain;
-    /// web identity via an unsigned STS call, a profile's role via a signed AssumeRole, both to
-    /// the resolved STS endpoint). `transport` nil: libcurl. `warnings` collects what the user
-    /// must see.
+    /// config, env, profile), endpoints (flag, env), retry policy (env), proxies and CA bundle
+    /// (env, see `NetworkSettings`) and credentials (chain; web identity via an unsigned STS call,
+    /// a profile's role via a signed AssumeRole, both to the resolved STS endpoint). `transport`
+    /// nil: libcurl with those network settings. The verbose log hears which proxy and CA file
+    /// are used; `warnings` collects what the user must see.
     public static func resolve(
         environment: [String: String], regionFlag: String? = nil, regionFromConfig: String? = nil, endpointFlag: String? = nil,
         files: any FileReading = LocalFileReader(), transport: (any HTTPTransport)? = nil, logger: AWSLogger? = nil
@@ -302,10 +303,12 @@ public struct AWSConfiguration: Sendable {
         let region = try resolveRegion(flag: regionFlag, config: regionFromConfig, environment: environment, files: files)
         let endpoints = try AWSEndpoints.resolve(explicit: endpointFlag, environment: environment, region: region.region)
         let policy = try RetryPolicy(environment: environment)
+        let network = try NetworkSettings.resolve(environment: environment)
+        for line in network.descriptions { logger?("network: " + line) }
         let anonymous = AWSCredentials(accessKeyId: "", secretAccessKey: "", source: "none")
         var bootstrap = AWSConfiguration(
             credentials: anonymous, region: region.region, endpoints: endpoints, retryPolicy: policy,
-            transport: transport ?? CurlTransport(), logger: logger)
+            transport: transport ?? CurlTransport(settings: network), logger: logger)
         bootstrap.warnings = endpoints.plainHTTPWarnings
         let collected = WarningList()
         let chain = CredentialChain(environment: environment, files: files, warn: { collected.append($0) })

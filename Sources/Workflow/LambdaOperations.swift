@@ -68,6 +68,10 @@ public protocol LambdaOperations: Sendable {
     /// `progress` hears how much of the request has been sent (nil: nobody is listening).
     func uploadZip(_ function: String, zip: Data, progress: UploadProgress?) async throws -> FunctionState
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState
+    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256` (which settles a lost answer).
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState
+    /// Points `$LATEST` at an S3 object holding the code `codeSha256` (which settles a lost answer).
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState
     /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
     func waitUntilUpdated(_ function: String) async throws -> FunctionState
     /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`.
@@ -97,15 +101,13 @@ extension ObjectStore {
     }
 }
 
+/// Defaults for implementations that have no use for the checksums (test doubles).
 extension LambdaOperations {
-    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256`: a lost answer is settled by
-    /// reading `$LATEST` back (holding that code: the upload landed). The default maps the file
-    /// and calls `uploadZip(_:zip:progress:)`.
+    /// Maps the file and calls `uploadZip(_:zip:progress:)`.
     public func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
         try await uploadZip(function, zip: try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped), progress: progress)
     }
 
-    /// Points `$LATEST` at an S3 object holding the code `codeSha256` (which settles a lost answer).
     public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
         try await uploadFromS3(function, bucket: bucket, key: key)
     }

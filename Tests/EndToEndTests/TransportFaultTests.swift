@@ -25,6 +25,7 @@ import Testing
         ["reset", "drop"].flatMap { action in
             [
                 Case(write: "UpdateFunctionCode", method: "PUT", path: "/code$", action: action),
+                Case(write: "UpdateFunctionCode from S3", method: "PUT", path: "/code$", action: action, viaS3: true),
                 Case(write: "S3 PutObject", method: "PUT", path: "^/BUCKET/.+\\.zip$", action: action, viaS3: true),
                 Case(write: "PublishVersion", method: "POST", path: "/versions$", action: action),
                 Case(write: "CreateAlias", method: "POST", path: "/aliases$", action: action),

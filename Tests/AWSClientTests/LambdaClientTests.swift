@@ -121,6 +121,20 @@ struct LambdaClientTests {
         #expect(request.body.count == LambdaClient.directUploadRequestSize(zipSize: zip.count) + #","RevisionId":"rev \"1\"""#.utf8.count)
     }
 
+    /// The body is encoded and hashed piece by piece: the pieces must join into exactly the
+    /// base64 of the whole zip, and the signature must cover exactly the bytes sent.
+    @Test(arguments: [0, 1, 2, 3, 196_607, 196_608, 196_609, 500_001])
+    func aLargeZipIsEncodedAndHashedInPieces(_ size: Int) async throws {
+        var generator = SystemRandomNumberGenerator()
+        let zip = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let transport = FakeTransport { _, _ in Fixture.json(200, Fixture.function(status: "InProgress")) }
+        _ = try await LambdaClient(Fixture.configuration(transport)).updateFunctionCode("demo", zipFile: zip)
+        let request = try #require(transport.requests.first)
+        let body = try #require(request.body.data)
+        #expect(body == Data(#"{"ZipFile":""#.utf8) + zip.base64EncodedData() + Data(#""}"#.utf8))
+        #expect(request.header("x-amz-content-sha256") == SigV4.payloadHash(body))
+    }
+
     @Test func functionArnsAreEncodedInThePath() async throws {
         let transport = FakeTransport { _, _ in Fixture.json(200, Fixture.function()) }
         _ = try await LambdaClient(Fixture.configuration(transport))

@@ -292,7 +292,7 @@ struct ClientCore: Sendable {
             return try JSONDecoder().decode(type, from: response.body)
         } catch {
             throw AWSError.malformedResponse(
-                context: context(operation, url: url(for: operation)), detail: "cannot decode \(T.self): \(Self.describeDecodingError(error))")
+                context: context(operation, url: url(for: operation)), detail: "cannot decode \(T.self): \(ErrorClassifier.serverText(Self.describeDecodingError(error), limit: 200))")
         }
     }
 

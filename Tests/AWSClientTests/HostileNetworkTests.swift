@@ -85,6 +85,17 @@ struct HostileNetworkTests {
         #expect(error?.errorDescription?.contains(token) == false)
     }
 
+    @Test func aMalformedAnswerIsDescribedWithoutItsControlCharacters() async throws {
+        let answer = #"{"Name":"dev","FunctionVersion":"1","RoutingConfig":{"AdditionalVersionWeights":{"\u001b]0;pwned\u0007":"high"}}}"#
+        let transport = FakeTransport(sequence: [.success(HTTPResponse(status: 200, body: Data(answer.utf8)))])
+        let error = await #expect(throws: AWSError.self) {
+            _ = try await LambdaClient(Fixture.configuration(transport)).getAlias("demo", name: "dev")
+        }
+        let message = try #require(error?.errorDescription)
+        #expect(message.contains("cannot decode"), "\(message)")
+        #expect(!message.contains("\u{1B}") && !message.contains("\u{07}"), "\(message)")
+    }
+
     // MARK: Credentials
 
     @Test("a line break inside a credential is refused naming where it was read", arguments: [

@@ -29,17 +29,24 @@ struct HostileNetworkTests {
                 peer.answer(status, "", headers: ["Location: http://127.0.0.1:\(elsewhere.port)/2015-03-31/functions/demo/code?stolen=1"])
             }
         }
-        let started = ContinuousClock.now
-        let error = await #expect(throws: AWSError.self) {
-            _ = try await LambdaClient(Self.configuration(server)).updateFunctionCode("demo", zipFile: Data("zip".utf8), codeSha256: "x")
+        let configuration = Self.configuration(server)
+        let (outcome, took) = await DedicatedExecutor.run { () -> (Result<FunctionConfiguration, any Error>, Duration) in
+            let started = ContinuousClock.now
+            do {
+                let answer = try await LambdaClient(configuration).updateFunctionCode("demo", zipFile: Data("zip".utf8), codeSha256: "x")
+                return (.success(answer), .now - started)
+            } catch {
+                return (.failure(error), .now - started)
+            }
         }
+        let error: AWSError? = if case .failure(let failure) = outcome { failure as? AWSError } else { nil }
         let message = try #require(error?.errorDescription)
         #expect(message.contains("redirected (HTTP \(status)) to 127.0.0.1"), "\(message)")
         #expect(message.contains("never follows redirects"))
         #expect(!message.contains("stolen"), "only the host is named")
         #expect(elsewhere.connections == 0, "the signed request never went to the Location")
         #expect(server.connections == 1, "a redirect is not retried")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(took < .seconds(10))
     }
 
     @Test("S3's wrong-region redirect names the bucket's region", arguments: [true, false])

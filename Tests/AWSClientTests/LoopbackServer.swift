@@ -171,3 +171,42 @@ final class LoopbackServer: @unchecked Sendable {
         lock.withLock { for peer in peers { shutdown(peer, Int32(SHUT_RDWR)) } }
     }
 }
+
+/// A task executor with a thread of its own, for tests that time a call: the caller resumes
+/// here as soon as the transport answers, even when other suites' tests block every thread of
+/// the shared pool (the end-to-end tests wait for child processes synchronously).
+final class DedicatedExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = DedicatedExecutor()
+
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    private init() {
+        let thread = Thread { [self] in run() }
+        thread.name = "test executor"
+        thread.start()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.withLock {
+            jobs.append(job)
+            condition.signal()
+        }
+    }
+
+    private func run() {
+        while true {
+            let job = condition.withLock { () -> UnownedJob in
+                while jobs.isEmpty { condition.wait() }
+                return jobs.removeFirst()
+            }
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+
+    /// Runs `body` with this executor preferred, so its awaits resume on the dedicated thread.
+    static func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        await withTaskExecutorPreference(shared) { await body() }
+    }
+}

@@ -81,16 +81,4 @@ struct NetworkSettingsTests {
         #expect(String(decoding: direct.body, as: UTF8.self) == "direct")
         #expect(proxy.connections == 1 && target.connections == 1)
     }
-
-    @Test func withoutSettingsTheEnvironmentIsNotReadBehindTheCallersBack() async throws {
-        // libcurl reads http_proxy itself unless told otherwise; the transport always tells it.
-        let target = try LoopbackServer { peer in
-            while peer.readRequest() != nil { peer.answer(200, "direct") }
-        }
-        setenv("http_proxy", "http://127.0.0.1:9", 1)
-        defer { unsetenv("http_proxy") }
-        let response = try await CurlTransport().send(
-            HTTPRequest(method: "GET", url: URL(string: "http://127.0.0.1:\(target.port)/")!, limits: TransferLimits(answer: .seconds(5))))
-        #expect(String(decoding: response.body, as: UTF8.self) == "direct")
-    }
 }

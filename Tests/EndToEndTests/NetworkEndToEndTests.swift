@@ -116,4 +116,14 @@ struct TestCertificates {
         #expect(second["result"] as? String == "deployed")
         #expect(try fixture.state().aliasCode == second["codeSha256"] as? String)
     }
+
+    /// libcurl would read ALL_PROXY (and http_proxy) from the environment on its own; the
+    /// transport always tells it which proxy to use, so only the documented variables count.
+    @Test func libcurlNeverReadsTheEnvironmentBehindTheToolsBack() async throws {
+        let fixture = try await FaultFixture()
+        let result = try fixture.tool(
+            ["deploy", "--alias", "dev", "--json"], extraEnv: ["ALL_PROXY": "http://127.0.0.1:9", "all_proxy": "http://127.0.0.1:9"], timeout: 60)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try fixture.state().aliasCode == result.json()["codeSha256"] as? String)
+    }
 }

@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CLibcrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibgit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // MARK: Leaf helpers
         /// Values from outside, checked and shown safely: git and Lambda names, display escaping,
@@ -34,8 +35,8 @@ let package = Package(
         // MARK: The four middle modules (they do not import each other)
         /// Directory walk, .lambdaignore rules, the deterministic zip writer and its entry cache.
         .target(name: "Packaging", dependencies: ["CLibdeflate", "Digest", "Safety"], swiftSettings: swiftSettings),
-        /// SigV4, credentials, HTTP transport with retries, and the Lambda/S3/STS/API Gateway calls.
-        .target(name: "AWSClient", dependencies: ["Digest", "Safety"], swiftSettings: swiftSettings),
+        /// SigV4, credentials, HTTP over libcurl with retries, and the Lambda/S3/STS/API Gateway calls.
+        .target(name: "AWSClient", dependencies: ["CCurl", "Digest", "Safety"], swiftSettings: swiftSettings),
         /// Config file, CI environment reader and the deploy/skip decision. Pure: no I/O but reading the config text.
         .target(name: "ReleasePolicy", dependencies: ["Safety", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         /// Deployment records in git notes (libgit2 locally, the git CLI for fetch/push).
@@ -45,7 +46,7 @@ let package = Package(
         /// Deploy, promote, rollback, gateway setup, verify, doctor, hooks: the order of steps.
         .target(
             name: "Workflow",
-            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger", "Safety"],
+            dependencies: ["Packaging", "AWSClient", "ReleasePolicy", "DeployLedger", "Safety", "Digest"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -60,7 +61,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "SafetyTests", dependencies: ["Safety"], swiftSettings: swiftSettings),
         .testTarget(name: "PackagingTests", dependencies: ["Packaging"], swiftSettings: swiftSettings),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "Safety"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy"], swiftSettings: swiftSettings),
         .testTarget(name: "DeployLedgerTests", dependencies: ["DeployLedger"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"], swiftSettings: swiftSettings),

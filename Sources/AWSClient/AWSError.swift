@@ -1,4 +1,5 @@
 public import Foundation
+internal import Safety
 
 /// What a call was about, for error messages and logs.
 public struct AWSCallContext: Sendable, Equatable {
@@ -40,6 +41,12 @@ public enum AWSError: LocalizedError, Sendable {
     case transport(context: AWSCallContext, failure: TransportFailure, summary: AttemptSummary)
     /// AWS answered 2xx but the body is not what the API documents.
     case malformedResponse(context: AWSCallContext, detail: String)
+    /// The endpoint answered with a redirect (301, 302, 307...), which is never followed: the
+    /// signed request must not go to another host. `location` is the host it pointed at;
+    /// `bucketRegion` the region S3 says a bucket is in (its wrong-region redirect).
+    case redirected(context: AWSCallContext, status: Int, location: String?, bucketRegion: String?)
+    /// A key or token holds a line break or other control character; `name` says where it was read.
+    case malformedCredential(name: String)
     /// UpdateFunctionCode finished with LastUpdateStatus Failed (or the function is in State Failed).
     case updateFailed(function: String, region: String, reason: String, code: String?)
     /// The waiter gave up.
@@ -86,7 +93,9 @@ public enum AWSError: LocalizedError, Sendable {
 
     public var context: AWSCallContext? {
         switch self {
-        case .service(let context, _, _, _, _), .transport(let context, _, _), .malformedResponse(let context, _): context
+        case .service(let context, _, _, _, _), .transport(let context, _, _), .malformedResponse(let context, _),
+            .redirected(let context, _, _, _):
+            context
         default: nil
         }
     }
@@ -96,7 +105,7 @@ public enum AWSError: LocalizedError, Sendable {
         switch self {
         case .service(_, let status, let code, _, _):
             ErrorClassifier.isThrottling(status: status, code: code) || status >= 500 || code == "ResourceConflictException"
-        case .transport(_, let failure, _): failure.kind != .unknownHost
+        case .transport(_, let failure, _): ![.unknownHost, .tls].contains(failure.kind)
         default: false
         }
     }
@@ -115,21 +124,18 @@ public enum AWSError: LocalizedError, Sendable {
         case .service(let context, let status, let code, let message, let summary):
             return Self.describe(context: context, status: status, code: code, message: message, summary: summary)
         case .transport(let context, let failure, let summary):
-            let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts" : ""
-            let call = "\(context.service.displayName) \(context.operation)"
-            switch failure.kind {
-            case .connectionRefused:
-                return "cannot connect to \(context.endpoint) (connection refused) for \(call)\(tries): check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
-            case .unknownHost:
-                return "cannot resolve host \(context.endpoint) for \(call): check --endpoint-url / AWS_ENDPOINT_URL, the region and your network"
-            case .timedOut:
-                return "no answer from \(context.endpoint) for \(call)\(tries) (timed out): check the network, or raise LAMBDA_DEPLOY_HTTP_TIMEOUT"
-            case .connectionLost, .other:
-                let detail = failure.detail.isEmpty ? failure.kind.rawValue : "\(failure.kind.rawValue): \(failure.detail)"
-                return "network error talking to \(context.endpoint) for \(call)\(tries) (\(detail)): check the network and retry"
-            }
+            return Self.describe(context: context, failure: failure, summary: summary)
         case .malformedResponse(let context, let detail):
             return "unexpected answer from \(context.service.displayName) \(context.operation) at \(context.endpoint) (\(detail)): check that the endpoint is really \(context.service.displayName)"
+        case .redirected(let context, let status, let location, let bucketRegion):
+            let call = "\(context.service.displayName) \(context.operation)\(context.resource.map { " for \($0)" } ?? "")"
+            if let bucketRegion, bucketRegion != context.region {
+                return "\(call) was redirected (HTTP \(status)): the bucket is in region \(bucketRegion), not \(context.region); Lambda reads code only from a bucket in the function's region: use a bucket in \(context.region) (s3Bucket / --s3-bucket)"
+            }
+            let target = location.map { " to \($0)" } ?? ""
+            return "\(call) at \(context.endpoint) was redirected (HTTP \(status))\(target); lambda-deploy never follows redirects (the signed request would go elsewhere): check --endpoint-url / AWS_ENDPOINT_URL and the region"
+        case .malformedCredential(let name):
+            return "\(name) contains a line break or other control character (pasted with its newline?): set it again without it"
         case .updateFailed(let function, let region, let reason, let code):
             return "Lambda could not update function '\(function)' in \(region): \(reason)\(code.map { " (\($0))" } ?? ""); fix the cause and deploy again"
         case .waitTimedOut(let function, let region, let after, let lastStatus):
@@ -154,6 +160,36 @@ public enum AWSError: LocalizedError, Sendable {
             return "malformed endpoint URL '\(value)' (from \(source)): use an absolute http(s) URL such as http://127.0.0.1:5000"
         case .invalidSetting(let name, let value, let expected):
             return "\(name)='\(value)' is invalid: expected \(expected)"
+        }
+    }
+
+    private static func describe(context: AWSCallContext, failure: TransportFailure, summary: AttemptSummary) -> String {
+        let tries = summary.attempts > 1 ? " after \(summary.attempts) attempts" : ""
+        let call = "\(context.service.displayName) \(context.operation)"
+        let detail = failure.detail.isEmpty ? "" : ": \(DisplayText.excerpt(failure.detail, limit: 160))"
+        switch failure.kind {
+        case .connectionRefused:
+            return "cannot connect to \(context.endpoint) (connection refused) for \(call)\(tries): check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
+        case .unknownHost:
+            return "cannot resolve host \(context.endpoint) for \(call): check --endpoint-url / AWS_ENDPOINT_URL, the region and your network"
+        case .timedOut:
+            let (what, knob) =
+                switch failure.bound {
+                case .connect: ("could not connect in time", "LAMBDA_DEPLOY_CONNECT_TIMEOUT")
+                case .stall: ("the transfer stalled (no byte moved)", "LAMBDA_DEPLOY_STALL_TIMEOUT")
+                case .budget: ("the call's time budget ran out", "LAMBDA_DEPLOY_RETRY_BUDGET")
+                case .answer, nil: ("no complete answer in time", "LAMBDA_DEPLOY_HTTP_TIMEOUT")
+                }
+            return "no answer from \(context.endpoint) for \(call)\(tries) (timed out: \(what)): check the network, or raise \(knob)"
+        case .tls:
+            let host = context.endpoint.split(separator: ":").first.map(String.init) ?? context.endpoint
+            return "TLS with \(context.endpoint) failed for \(call)\(detail); if the certificate of \(host) is not trusted (a TLS-inspecting proxy or a private CA), point AWS_CA_BUNDLE at a PEM file with its CA certificate"
+        case .proxy:
+            return "the proxy failed for \(call) to \(context.endpoint)\(tries)\(detail): check HTTPS_PROXY / HTTP_PROXY, and NO_PROXY for hosts to reach directly"
+        case .malformedAnswer:
+            return "the answer from \(context.endpoint) for \(call)\(tries) is not a usable HTTP answer\(detail): check that --endpoint-url / AWS_ENDPOINT_URL points at \(context.service.displayName)"
+        case .connectionLost, .other:
+            return "network error talking to \(context.endpoint) for \(call)\(tries) (\(failure.kind.rawValue)\(detail)): check the network and retry"
         }
     }
 
@@ -229,7 +265,14 @@ enum ErrorClassifier {
                 default: "HTTP\(response.status)"
                 }
         }
-        return (code, message.replacingOccurrences(of: "\n", with: " "))
+        return (serverText(code, limit: 100), serverText(message, limit: 500))
+    }
+
+    /// Text from a server's answer as it may appear in a message: secrets the process holds
+    /// removed (an S3 SignatureDoesNotMatch echoes the canonical request, session token
+    /// included), line breaks as spaces, other control characters escaped, length bounded.
+    static func serverText(_ text: String, limit: Int) -> String {
+        DisplayText.excerpt(Redactor.shared.redact(text).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " "), limit: limit)
     }
 
     /// `ResourceNotFoundException:http://internal.amazon.com/...` and `com.amazon.coral#Foo` -> the bare code.

@@ -1,4 +1,5 @@
 public import Foundation
+internal import Safety
 
 /// The AWS services this tool talks to, with their SigV4 signing names.
 public enum AWSService: String, Sendable, CaseIterable {
@@ -71,16 +72,20 @@ public struct AWSEndpoints: Sendable {
     /// Per-service override (already validated), else the real AWS host.
     public var overrides: [AWSService: URL]
     public var region: String
+    /// Where each override came from (`--endpoint-url`, `AWS_ENDPOINT_URL`...), for messages.
+    public var sources: [AWSService: String]
 
-    public init(region: String, overrides: [AWSService: URL] = [:]) {
+    public init(region: String, overrides: [AWSService: URL] = [:], sources: [AWSService: String] = [:]) {
         self.region = region
         self.overrides = overrides
+        self.sources = sources
     }
 
     /// Endpoint resolution: an explicit URL (flag) for every service, else `AWS_ENDPOINT_URL_<SERVICE>`,
     /// else `AWS_ENDPOINT_URL`, else AWS's own host names. A malformed URL is an error naming it.
     public static func resolve(explicit: String?, environment: [String: String], region: String) throws -> AWSEndpoints {
         var overrides: [AWSService: URL] = [:]
+        var sources: [AWSService: String] = [:]
         for service in AWSService.allCases {
             let candidates: [(String?, String)] = [
                 (explicit, "--endpoint-url"), (environment[service.endpointVariable], service.endpointVariable),
@@ -89,20 +94,46 @@ public struct AWSEndpoints: Sendable {
             for (value, source) in candidates {
                 guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { continue }
                 overrides[service] = try parseEndpoint(value, source: source)
+                sources[service] = source
                 break
             }
         }
-        return AWSEndpoints(region: region, overrides: overrides)
+        return AWSEndpoints(region: region, overrides: overrides, sources: sources)
     }
 
-    /// Checks that an endpoint is an absolute http(s) URL with a host and no query.
+    /// Checks that an endpoint is an absolute http(s) URL with a host, no user or password, and
+    /// no query. The error shows the value with any userinfo masked.
     public static func parseEndpoint(_ value: String, source: String) throws -> URL {
-        guard let components = URLComponents(string: value),
+        guard !value.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }), let components = URLComponents(string: value),
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty, components.query == nil, components.fragment == nil,
-            let url = components.url
-        else { throw AWSError.invalidEndpoint(value, source: source) }
+            components.user == nil, components.password == nil, let url = components.url
+        else { throw AWSError.invalidEndpoint(DisplayText.excerpt(URLText.maskingUserinfo(value), limit: 200), source: source) }
         return url
+    }
+
+    /// One warning per plain-http endpoint that is not on this machine: requests to it are
+    /// signed in the clear (the session token travels with them), and anyone on the path can
+    /// read or replay them.
+    public var plainHTTPWarnings: [String] {
+        var seen: Set<String> = []
+        var warnings: [String] = []
+        for service in AWSService.allCases {
+            guard let url = overrides[service], url.scheme?.lowercased() == "http", let host = url.host, !Self.isLoopback(host),
+                seen.insert(url.absoluteString).inserted
+            else { continue }
+            warnings.append(
+                "endpoint \(DisplayText.escaped(url.absoluteString)) (from \(sources[service] ?? "the endpoint setting")) is plain http and not on this machine: signed requests, session token included, cross the network unencrypted; use https")
+        }
+        return warnings
+    }
+
+    /// localhost, 127.0.0.0/8 and ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if name == "localhost" || name.hasSuffix(".localhost") || name == "::1" { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     public func isCustom(_ service: AWSService) -> Bool { overrides[service] != nil }
@@ -125,37 +156,49 @@ public struct AWSEndpoints: Sendable {
     }
 }
 
-/// Retry, timeout and time budget settings for every AWS call.
+/// Retry, time-bound and time-budget settings for every AWS call (README, "Network").
 public struct RetryPolicy: Sendable, Equatable {
     /// Attempts per call, the first included.
     public var maxAttempts: Int
-    /// Timeout of one attempt (uploads use `uploadTimeout`).
+    /// How long one attempt waits for the complete answer once its request is sent.
     public var requestTimeout: Duration
-    public var uploadTimeout: Duration
-    /// Total time a call may spend across attempts and waits before it gives up.
+    /// Setting up a connection (TCP, a proxy's CONNECT, TLS).
+    public var connectTimeout: Duration
+    /// An attempt that moves no byte either way for this long fails (uploads included).
+    public var stallTimeout: Duration
+    /// Total time a call may spend across attempts and waits; an attempt in flight is cut at
+    /// what is left of it plus one stall bound, so no call outlives `budget + stallTimeout`.
     public var budget: Duration
+    /// The same for an upload (a package sent to Lambda or S3), which may take minutes on a
+    /// slow link while it keeps moving.
+    public var uploadBudget: Duration
     /// Backoff: attempt n waits a random time in [0, min(maxDelay, baseDelay * 2^n)] ("full jitter",
     /// https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
     public var baseDelay: Duration
     public var maxDelay: Duration
 
     public init(
-        maxAttempts: Int = 6, requestTimeout: Duration = .seconds(30), uploadTimeout: Duration = .seconds(300),
-        budget: Duration = .seconds(60), baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)
+        maxAttempts: Int = 6, requestTimeout: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+        stallTimeout: Duration = .seconds(30), budget: Duration = .seconds(60), uploadBudget: Duration = .seconds(900),
+        baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(10)
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.requestTimeout = requestTimeout
-        self.uploadTimeout = uploadTimeout
+        self.connectTimeout = connectTimeout
+        self.stallTimeout = stallTimeout
         self.budget = budget
+        self.uploadBudget = uploadBudget
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
     }
 
     public static let `default` = RetryPolicy()
 
-    /// Reads `LAMBDA_DEPLOY_MAX_ATTEMPTS` (1...20), `LAMBDA_DEPLOY_HTTP_TIMEOUT` and
-    /// `LAMBDA_DEPLOY_RETRY_BUDGET` (seconds, decimals allowed); unset keeps the defaults
-    /// (6 attempts, 30 s per request, uploads 300 s or the timeout if larger, 60 s budget).
+    /// Reads `LAMBDA_DEPLOY_MAX_ATTEMPTS` (1...20) and, in seconds (decimals allowed),
+    /// `LAMBDA_DEPLOY_HTTP_TIMEOUT`, `LAMBDA_DEPLOY_CONNECT_TIMEOUT`, `LAMBDA_DEPLOY_STALL_TIMEOUT`
+    /// and `LAMBDA_DEPLOY_RETRY_BUDGET`; unset keeps the defaults (6 attempts, 30 s for an answer,
+    /// 10 s to connect, 30 s without a byte, a 60 s budget per call and 900 s per upload). A
+    /// budget that is set applies to uploads too: it is the user's bound on every call.
     public init(environment: [String: String]) throws {
         self.init()
         func seconds(_ name: String) throws -> Duration? {
@@ -171,11 +214,13 @@ public struct RetryPolicy: Sendable, Equatable {
             }
             maxAttempts = value
         }
-        if let timeout = try seconds("LAMBDA_DEPLOY_HTTP_TIMEOUT") {
-            requestTimeout = timeout
-            uploadTimeout = max(uploadTimeout, timeout)
+        if let timeout = try seconds("LAMBDA_DEPLOY_HTTP_TIMEOUT") { requestTimeout = timeout }
+        if let timeout = try seconds("LAMBDA_DEPLOY_CONNECT_TIMEOUT") { connectTimeout = timeout }
+        if let timeout = try seconds("LAMBDA_DEPLOY_STALL_TIMEOUT") { stallTimeout = timeout }
+        if let budget = try seconds("LAMBDA_DEPLOY_RETRY_BUDGET") {
+            self.budget = budget
+            uploadBudget = budget
         }
-        if let budget = try seconds("LAMBDA_DEPLOY_RETRY_BUDGET") { self.budget = budget }
     }
 
     /// The full-jitter delay before retry number `retry` (1 = first retry); `random` maps an
@@ -223,10 +268,14 @@ public struct AWSConfiguration: Sendable {
     public var date: @Sendable () -> Date
     /// Jitter source: an upper bound in seconds to a value in [0, bound].
     public var random: @Sendable (Double) -> Double
+    /// Things the user should hear about even without `--verbose` (a plain-http endpoint off this
+    /// machine, a credentials file others can read): `resolve` collects them, the command prints
+    /// them as warnings.
+    public var warnings: [String] = []
 
     public init(
         credentials: AWSCredentials, region: String, endpoints: AWSEndpoints? = nil, retryPolicy: RetryPolicy = .default,
-        transport: any HTTPTransport = URLSessionTransport(), logger: AWSLogger? = nil, clock: any AWSClock = SystemClock(),
+        transport: any HTTPTransport = CurlTransport(), logger: AWSLogger? = nil, clock: any AWSClock = SystemClock(),
         date: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable (Double) -> Double = { $0 > 0 ? Double.random(in: 0...$0) : 0 }
     ) {
@@ -242,31 +291,47 @@ public struct AWSConfiguration: Sendable {
     }
 
     /// Resolves everything from the environment the way the command line does: region (flag,
-    /// config, env, profile), endpoints (flag, env), retry policy (env) and credentials (chain;
-    /// web identity via an unsigned STS call, a profile's role via a signed AssumeRole, both to
-    /// the resolved STS endpoint).
+    /// config, env, profile), endpoints (flag, env), retry policy (env), proxies and CA bundle
+    /// (env, see `NetworkSettings`) and credentials (chain; web identity via an unsigned STS call,
+    /// a profile's role via a signed AssumeRole, both to the resolved STS endpoint). `transport`
+    /// nil: libcurl with those network settings. The verbose log hears which proxy and CA file
+    /// are used; `warnings` collects what the user must see.
     public static func resolve(
         environment: [String: String], regionFlag: String? = nil, regionFromConfig: String? = nil, endpointFlag: String? = nil,
-        files: any FileReading = LocalFileReader(), transport: any HTTPTransport = URLSessionTransport(), logger: AWSLogger? = nil
+        files: any FileReading = LocalFileReader(), transport: (any HTTPTransport)? = nil, logger: AWSLogger? = nil
     ) async throws -> AWSConfiguration {
         let region = try resolveRegion(flag: regionFlag, config: regionFromConfig, environment: environment, files: files)
         let endpoints = try AWSEndpoints.resolve(explicit: endpointFlag, environment: environment, region: region.region)
         let policy = try RetryPolicy(environment: environment)
+        let network = try NetworkSettings.resolve(environment: environment)
+        for line in network.descriptions { logger?("network: " + line) }
         let anonymous = AWSCredentials(accessKeyId: "", secretAccessKey: "", source: "none")
-        let bootstrap = AWSConfiguration(
-            credentials: anonymous, region: region.region, endpoints: endpoints, retryPolicy: policy, transport: transport, logger: logger)
-        let chain = CredentialChain(environment: environment, files: files)
+        var bootstrap = AWSConfiguration(
+            credentials: anonymous, region: region.region, endpoints: endpoints, retryPolicy: policy,
+            transport: transport ?? CurlTransport(settings: network), logger: logger)
+        bootstrap.warnings = endpoints.plainHTTPWarnings
+        let collected = WarningList()
+        let chain = CredentialChain(environment: environment, files: files, warn: { collected.append($0) })
         let credentials = try await chain.resolve(
-            webIdentity: { roleArn, session, token in
+            webIdentity: { [bootstrap] roleArn, session, token in
                 try await STSClient(bootstrap).assumeRoleWithWebIdentity(roleArn: roleArn, sessionName: session, webIdentityToken: token)
             },
-            assumeRole: { source, request in
+            assumeRole: { [bootstrap] source, request in
                 var signed = bootstrap
                 signed.credentials = source
                 return try await STSClient(signed).assumeRole(request)
             })
         var configuration = bootstrap
         configuration.credentials = credentials
+        configuration.warnings += collected.lines
         return configuration
     }
+}
+
+/// Warnings gathered while credentials resolve (the chain may run on any task).
+final class WarningList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var lines: [String] { lock.withLock { stored } }
+    func append(_ line: String) { lock.withLock { if !stored.contains(line) { stored.append(line) } } }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+internal import Safety
 
 /// AWS credentials and where they came from. Secrets never appear in `description`,
 /// `debugDescription`, string interpolation or `dump`.
@@ -40,10 +41,40 @@ public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStri
     }
 }
 
+extension AWSCredentials {
+    /// Where each part of a set of credentials was read, for messages (a variable, a profile key).
+    struct Origin {
+        var keyId: String
+        var secret: String
+        var token: String
+    }
+
+    /// Every set of credentials the chain obtains passes here once, wherever it came from
+    /// (environment, shared files, credential_process, STS): a value with a line break or any
+    /// other control character (a key pasted with its newline) is refused naming where it was
+    /// read — it would otherwise go out as a broken header — and the secret key and session
+    /// token are registered with the redactor, so no output of the process can show them.
+    func vetted(_ origin: Origin) throws -> AWSCredentials {
+        for (value, name) in [(accessKeyId, origin.keyId), (secretAccessKey, origin.secret), (sessionToken ?? "", origin.token)]
+        where value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            throw AWSError.malformedCredential(name: name)
+        }
+        Redactor.shared.register(secretAccessKey)
+        Redactor.shared.register(sessionToken)
+        return self
+    }
+}
+
 /// Reads configuration files. Tests pass an in-memory fake.
 public protocol FileReading: Sendable {
     /// The file's text, or `nil` when it does not exist.
     func contents(ofFile path: String) throws -> String?
+    /// The file's permission bits (`0o600`), or nil when unknown.
+    func permissions(ofFile path: String) -> Int?
+}
+
+extension FileReading {
+    public func permissions(ofFile path: String) -> Int? { nil }
 }
 
 /// Reads the local file system.
@@ -72,6 +103,12 @@ public struct LocalFileReader: FileReading {
         }
         return text
     }
+
+    public func permissions(ofFile path: String) -> Int? {
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(status.st_mode & 0o777)
+    }
 }
 
 /// Exchanges a web identity token for temporary credentials (STS AssumeRoleWithWebIdentity).
@@ -85,15 +122,19 @@ public struct CredentialChain: Sendable {
     public let files: any FileReading
     public let processes: any CredentialProcessRunning
     public let now: @Sendable () -> Date
+    /// Hears warnings the user must see (a credentials file others can read).
+    public let warn: @Sendable (String) -> Void
 
     public init(
         environment: [String: String], files: any FileReading = LocalFileReader(),
-        processes: any CredentialProcessRunning = LocalCredentialProcessRunner(), now: @escaping @Sendable () -> Date = { Date() }
+        processes: any CredentialProcessRunning = LocalCredentialProcessRunner(), now: @escaping @Sendable () -> Date = { Date() },
+        warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.environment = environment
         self.files = files
         self.processes = processes
         self.now = now
+        self.warn = warn
     }
 
     /// For callers whose profiles never assume a role.
@@ -116,7 +157,8 @@ public struct CredentialChain: Sendable {
         let keyId = value("AWS_ACCESS_KEY_ID")
         let secret = value("AWS_SECRET_ACCESS_KEY")
         if let keyId, let secret {
-            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"), source: "environment")
+            return try AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN"), source: "environment")
+                .vetted(.init(keyId: "AWS_ACCESS_KEY_ID", secret: "AWS_SECRET_ACCESS_KEY", token: "AWS_SESSION_TOKEN"))
         }
         if keyId != nil || secret != nil {
             throw AWSError.incompleteCredentials(
@@ -130,6 +172,7 @@ public struct CredentialChain: Sendable {
             guard let token = try files.contents(ofFile: tokenFile)?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
                 throw AWSError.credentialsFile(path: tokenFile, line: nil, problem: "web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE) is missing or empty; check that variable's path and that the CI job requests an OIDC token")
             }
+            Redactor.shared.register(token)
             let session = value("AWS_ROLE_SESSION_NAME") ?? "lambda-deploy-\(Int(now().timeIntervalSince1970))"
             let credentials = try await webIdentity(roleArn, session, token)
             return AWSCredentials(
@@ -140,7 +183,7 @@ public struct CredentialChain: Sendable {
         searched.append("web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)")
 
         // 3. Shared credentials and config files.
-        let shared = SharedConfigFiles(environment: environment, files: files)
+        let shared = SharedConfigFiles(environment: environment, files: files, warn: warn)
         if let credentials = try await shared.resolveCredentials(
             now: now(), assumeRole: assumeRole, processes: processes, environment: environment)
         {
@@ -171,8 +214,10 @@ public struct SharedConfigFiles: Sendable {
     /// Each file read and parsed once: resolving a profile (its role, its source, their keys)
     /// looks sections up many times.
     private let parsed = ParsedFiles()
+    let warn: @Sendable (String) -> Void
 
-    public init(environment: [String: String], files: any FileReading = LocalFileReader()) {
+    public init(environment: [String: String], files: any FileReading = LocalFileReader(), warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.warn = warn
         func value(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value
@@ -245,9 +290,20 @@ public struct SharedConfigFiles: Sendable {
                 }
                 expiration = date
             }
-            return AWSCredentials(
+            if let path, let mode = files.permissions(ofFile: path), mode & 0o077 != 0 {
+                // What ssh says of a private key others can read, for the file that holds these keys.
+                warn(
+                    "permissions \(String(format: "%04o", mode)) for \(DisplayText.escaped(display)) are too open: other users of this machine can read the secret keys in it; run `chmod 600 \(DisplayText.escaped(path))`")
+            }
+            let lineOf = { (key: String) in section.values[key].map { ":\($0.line)" } ?? "" }
+            return try AWSCredentials(
                 accessKeyId: keyId.value, secretAccessKey: secret.value,
-                sessionToken: section.values["aws_session_token"]?.value, expiration: expiration, source: where_)
+                sessionToken: section.values["aws_session_token"]?.value, expiration: expiration, source: where_
+            ).vetted(
+                .init(
+                    keyId: "aws_access_key_id of profile \(name) in \(display)\(lineOf("aws_access_key_id"))",
+                    secret: "aws_secret_access_key of profile \(name) in \(display)\(lineOf("aws_secret_access_key"))",
+                    token: "aws_session_token of profile \(name) in \(display)\(lineOf("aws_session_token"))"))
         }
         return nil
     }

@@ -1,4 +1,5 @@
 public import Foundation
+internal import Digest
 
 /// AWS Lambda's REST-JSON API, version 2015-03-31.
 ///
@@ -31,7 +32,7 @@ public final class LambdaClient: Sendable {
     ) -> AWSOperation {
         AWSOperation(
             service: .lambda, name: name, method: method, path: path, query: query,
-            headers: body == nil ? [] : [("Content-Type", "application/json")], body: body ?? Data(), resource: resource,
+            headers: body == nil ? [] : [("Content-Type", "application/json")], body: body, resource: resource,
             safety: safety, retryConflicts: retryConflicts)
     }
 
@@ -115,34 +116,73 @@ public final class LambdaClient: Sendable {
     }
 
     // MARK: Writes
+    //
+    // Every write passes a read-back to the client core: after an attempt whose answer was lost,
+    // it finds out whether the write is in place before anything is sent again (see
+    // `ClientCore.write`).
 
     /// Uploads a zip directly (body `{"ZipFile": base64}`); the request must stay under
     /// `maxDirectUploadRequestBytes`. `revisionId` makes it fail if `$LATEST` changed meanwhile.
+    /// A lost answer is settled by reading `$LATEST`: holding `codeSha256` (computed from the zip
+    /// when not given, only then) means the upload landed.
     public func updateFunctionCode(
-        _ function: String, zipFile: Data, revisionId: String? = nil, progress: UploadProgress? = nil
+        _ function: String, zipFile: Data, revisionId: String? = nil, codeSha256: String? = nil, progress: UploadProgress? = nil
     ) async throws -> FunctionConfiguration {
-        // Built by hand: JSONEncoder would copy a 70 MB string several times.
-        var body = Data(#"{"ZipFile":""#.utf8)
-        body.append(zipFile.base64EncodedData())
-        body.append(Data("\"".utf8))
-        if let revisionId { body.append(Data(",\"RevisionId\":\(ClientCore.jsonString(revisionId))".utf8)) }
-        body.append(Data("}".utf8))
+        let (body, sha256Hex) = Self.directUploadBody(zipFile, revisionId: revisionId)
         var operation = operation(
             "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: true)
+        operation.payloadHash = sha256Hex
         operation.isUpload = true
         operation.progress = progress
-        return try await call(operation, as: FunctionConfiguration.self)
+        return try await core.write(operation, as: FunctionConfiguration.self) { [self] in
+            let expected = codeSha256 ?? Data(SHA256.hash(zipFile)).base64EncodedString()
+            return try await latestHolding(function, codeSha256: expected)
+        }
     }
 
-    /// Points `$LATEST` at a zip already in S3 (for packages over the direct-upload cap).
-    public func updateFunctionCode(_ function: String, s3Bucket: String, s3Key: String, revisionId: String? = nil) async throws
-        -> FunctionConfiguration
-    {
-        try await call(
-            operation(
-                "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'",
-                body: ClientCore.json(UpdateCodeBody(S3Bucket: s3Bucket, S3Key: s3Key, RevisionId: revisionId)), retryConflicts: true),
-            as: FunctionConfiguration.self)
+    /// The UpdateFunctionCode body `{"ZipFile":"<base64>"[,"RevisionId":...]}` and its SHA-256
+    /// (hex, for the signature), made in one pass: built by hand in one allocation (JSONEncoder
+    /// would copy a 70 MB string several times), each piece hashed while it is still in cache.
+    static func directUploadBody(_ zip: Data, revisionId: String?) -> (body: Data, sha256Hex: String) {
+        let head = Data(#"{"ZipFile":""#.utf8)
+        let tail = Data(("\"" + (revisionId.map { ",\"RevisionId\":\(ClientCore.jsonString($0))" } ?? "") + "}").utf8)
+        var body = Data(capacity: head.count + (zip.count + 2) / 3 * 4 + tail.count)
+        let hasher = SHA256Hasher()
+        body.append(head)
+        hasher.update(head)
+        let piece = 3 << 16  // a multiple of 3: pieces encode without padding but the last
+        var offset = zip.startIndex
+        while offset < zip.endIndex {
+            let end = min(offset + piece, zip.endIndex)
+            let encoded = zip[offset..<end].base64EncodedData()
+            body.append(encoded)
+            hasher.update(encoded)
+            offset = end
+        }
+        body.append(tail)
+        hasher.update(tail)
+        return (body, Hex.encode(hasher.finalize()))
+    }
+
+    /// Points `$LATEST` at a zip already in S3 (for packages over the direct-upload cap). With
+    /// `codeSha256`, a lost answer is settled by reading `$LATEST`; without, the call is repeated.
+    public func updateFunctionCode(
+        _ function: String, s3Bucket: String, s3Key: String, revisionId: String? = nil, codeSha256: String? = nil
+    ) async throws -> FunctionConfiguration {
+        let operation = operation(
+            "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'",
+            body: ClientCore.json(UpdateCodeBody(S3Bucket: s3Bucket, S3Key: s3Key, RevisionId: revisionId)), retryConflicts: true)
+        var readBack: ReadBack<FunctionConfiguration>?
+        if let codeSha256 {
+            readBack = { [self] in try await latestHolding(function, codeSha256: codeSha256) }
+        }
+        return try await core.write(operation, as: FunctionConfiguration.self, readBack: readBack)
+    }
+
+    /// `$LATEST` when it holds `codeSha256`, else nil.
+    private func latestHolding(_ function: String, codeSha256: String) async throws -> FunctionConfiguration? {
+        let latest = try await getFunctionConfiguration(function)
+        return latest.codeSha256 == codeSha256 ? latest : nil
     }
 
     /// Polls `$LATEST` until its update is done (LastUpdateStatus not InProgress, State not
@@ -154,18 +194,7 @@ public final class LambdaClient: Sendable {
         var interval = Duration.milliseconds(250)
         while true {
             let configuration = try await getFunctionConfiguration(function)
-            if configuration.lastUpdateStatus == "Failed" {
-                throw AWSError.updateFailed(
-                    function: function, region: region, reason: configuration.lastUpdateStatusReason ?? "no reason given",
-                    code: configuration.lastUpdateStatusReasonCode)
-            }
-            if configuration.state == "Failed" {
-                throw AWSError.updateFailed(
-                    function: function, region: region, reason: configuration.stateReason ?? "no reason given",
-                    code: configuration.stateReasonCode)
-            }
-            let busy = configuration.lastUpdateStatus == "InProgress" || configuration.state == "Pending"
-            if !busy { return configuration }
+            if let done = try Self.settledUpdate(configuration, function: function, region: region) { return done }
             if clock.now() - start + interval > timeout {
                 throw AWSError.waitTimedOut(
                     function: function, region: region, after: timeout,
@@ -176,44 +205,85 @@ public final class LambdaClient: Sendable {
         }
     }
 
+    /// `configuration` when its last update is over (nil while it is in progress or the
+    /// function is Pending); throws `updateFailed` with Lambda's reason when it failed.
+    public static func settledUpdate(_ configuration: FunctionConfiguration, function: String, region: String) throws -> FunctionConfiguration? {
+        if configuration.lastUpdateStatus == "Failed" {
+            throw AWSError.updateFailed(
+                function: function, region: region,
+                reason: configuration.lastUpdateStatusReason.map { ErrorClassifier.serverText($0, limit: 300) } ?? "no reason given",
+                code: configuration.lastUpdateStatusReasonCode.map { ErrorClassifier.serverText($0, limit: 80) })
+        }
+        if configuration.state == "Failed" {
+            throw AWSError.updateFailed(
+                function: function, region: region,
+                reason: configuration.stateReason.map { ErrorClassifier.serverText($0, limit: 300) } ?? "no reason given",
+                code: configuration.stateReasonCode.map { ErrorClassifier.serverText($0, limit: 80) })
+        }
+        let busy = configuration.lastUpdateStatus == "InProgress" || configuration.state == "Pending"
+        return busy ? nil : configuration
+    }
+
     /// Publishes `$LATEST` as a version, only if its code still has `codeSha256` (the precondition
-    /// that keeps a racing deploy's code from being published as ours).
+    /// that keeps a racing deploy's code from being published as ours). A lost answer is settled
+    /// by finding the newest version with that code and description.
     public func publishVersion(_ function: String, codeSha256: String, description: String? = nil, revisionId: String? = nil) async throws
         -> FunctionConfiguration
     {
-        try await call(
-            operation(
-                "PublishVersion", "POST", path(function, "/versions"), resource: "function '\(function)'",
-                body: ClientCore.json(PublishVersionBody(CodeSha256: codeSha256, Description: description, RevisionId: revisionId)),
-                retryConflicts: true), as: FunctionConfiguration.self)
+        let operation = operation(
+            "PublishVersion", "POST", path(function, "/versions"), resource: "function '\(function)'",
+            body: ClientCore.json(PublishVersionBody(CodeSha256: codeSha256, Description: description, RevisionId: revisionId)),
+            retryConflicts: true)
+        return try await core.write(operation, as: FunctionConfiguration.self) { [self] in
+            try await listVersions(function)
+                .filter { $0.version != "$LATEST" && $0.codeSha256 == codeSha256 && (description == nil || $0.description == description) }
+                .max { (Int($0.version) ?? 0) < (Int($1.version) ?? 0) }
+        }
     }
 
+    /// Creates an alias. A lost answer is settled by reading the alias: there, with this version
+    /// and routing, it counts as created; absent, the create is sent again.
     public func createAlias(
         _ function: String, name: String, version: String, description: String? = nil, additionalVersionWeights: [String: Double]? = nil
     ) async throws -> AliasConfiguration {
-        try await call(
-            operation(
-                "CreateAlias", "POST", path(function, "/aliases"), resource: "alias '\(name)' of function '\(function)'",
-                body: ClientCore.json(
-                    AliasBody(
-                        Name: name, FunctionVersion: version, Description: description,
-                        RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) })),
-                safety: .notIdempotent, retryConflicts: true), as: AliasConfiguration.self)
+        let operation = operation(
+            "CreateAlias", "POST", path(function, "/aliases"), resource: "alias '\(name)' of function '\(function)'",
+            body: ClientCore.json(
+                AliasBody(
+                    Name: name, FunctionVersion: version, Description: description,
+                    RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) })),
+            safety: .notIdempotent, retryConflicts: true)
+        return try await core.write(operation, as: AliasConfiguration.self) { [self] in
+            try await aliasIfMoved(function, name: name, version: version, description: description, weights: additionalVersionWeights ?? [:])
+        }
     }
 
     /// Moves an alias. Pass an empty `additionalVersionWeights` to clear routing, nil to leave it.
+    /// A lost answer is settled by reading the alias back.
     public func updateAlias(
         _ function: String, name: String, version: String, description: String? = nil, additionalVersionWeights: [String: Double]? = nil,
         revisionId: String? = nil
     ) async throws -> AliasConfiguration {
-        try await call(
-            operation(
-                "UpdateAlias", "PUT", path(function, "/aliases/\(SigV4.uriEncode(name))"), resource: "alias '\(name)' of function '\(function)'",
-                body: ClientCore.json(
-                    AliasBody(
-                        FunctionVersion: version, Description: description,
-                        RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) }, RevisionId: revisionId)),
-                retryConflicts: true), as: AliasConfiguration.self)
+        let operation = operation(
+            "UpdateAlias", "PUT", path(function, "/aliases/\(SigV4.uriEncode(name))"), resource: "alias '\(name)' of function '\(function)'",
+            body: ClientCore.json(
+                AliasBody(
+                    FunctionVersion: version, Description: description,
+                    RoutingConfig: additionalVersionWeights.map { RoutingConfig(additionalVersionWeights: $0) }, RevisionId: revisionId)),
+            retryConflicts: true)
+        return try await core.write(operation, as: AliasConfiguration.self) { [self] in
+            try await aliasIfMoved(function, name: name, version: version, description: description, weights: additionalVersionWeights)
+        }
+    }
+
+    /// The alias when it points at `version` with `weights` (nil: any) and `description` (nil: any).
+    private func aliasIfMoved(
+        _ function: String, name: String, version: String, description: String?, weights: [String: Double]?
+    ) async throws -> AliasConfiguration? {
+        guard let alias = try await getAlias(function, name: name), alias.functionVersion == version,
+            weights.map({ $0 == alias.additionalVersionWeights }) ?? true, description.map({ $0 == alias.description }) ?? true
+        else { return nil }
+        return alias
     }
 
     /// Adds a resource-policy statement. Returns false when a statement with that id already

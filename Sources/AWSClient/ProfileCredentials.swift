@@ -154,9 +154,14 @@ enum CredentialProcess {
             expiration = date
         }
         let token = (fields["SessionToken"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        return AWSCredentials(
+        return try AWSCredentials(
             accessKeyId: keyId, secretAccessKey: secret, sessionToken: token, expiration: expiration,
-            source: "profile \(profile) (credential_process)")
+            source: "profile \(profile) (credential_process)"
+        ).vetted(
+            .init(
+                keyId: "AccessKeyId from the credential_process of profile \(profile)",
+                secret: "SecretAccessKey from the credential_process of profile \(profile)",
+                token: "SessionToken from the credential_process of profile \(profile)"))
     }
 }
 

@@ -54,8 +54,12 @@ public final class STSClient: Sendable {
         guard let keyId = XMLText.first("AccessKeyId", in: text), let secret = XMLText.first("SecretAccessKey", in: text) else {
             throw AWSError.malformedResponse(context: core.context(operation, url: nil), detail: "no Credentials in \(operation.name)")
         }
-        return AWSCredentials(
+        return try AWSCredentials(
             accessKeyId: keyId, secretAccessKey: secret, sessionToken: XMLText.first("SessionToken", in: text),
-            expiration: XMLText.first("Expiration", in: text).flatMap(parseISO8601), source: source)
+            expiration: XMLText.first("Expiration", in: text).flatMap(parseISO8601), source: source
+        ).vetted(
+            .init(
+                keyId: "AccessKeyId in the \(operation.name) answer", secret: "SecretAccessKey in the \(operation.name) answer",
+                token: "SessionToken in the \(operation.name) answer"))
     }
 }

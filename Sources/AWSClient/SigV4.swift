@@ -14,6 +14,20 @@ public enum SigV4 {
     /// Hex SHA-256 of a body: the `x-amz-content-sha256` value and the canonical request's last line.
     public static func payloadHash(_ body: Data) -> String { SHA256.hex(body) }
 
+    /// The payload hash of any body; a file is read in pieces (callers that know a file's hash
+    /// pass it to `sign` instead). An unreadable file hashes as empty: sending it fails anyway.
+    public static func payloadHash(_ body: HTTPBody) -> String {
+        switch body {
+        case .bytes(let data): return SHA256.hex(data)
+        case .file(let path, _):
+            guard let handle = FileHandle(forReadingAtPath: path) else { return emptyPayloadHash }
+            defer { try? handle.close() }
+            let hasher = SHA256Hasher()
+            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(chunk) }
+            return Hex.encode(hasher.finalize())
+        }
+    }
+
     /// How the canonical URI is derived from the request's (already percent-encoded) path.
     ///
     /// Every service but S3 removes `.`/`..` segments, collapses `//`, and percent-encodes each
@@ -114,7 +128,7 @@ public enum SigV4 {
         signed.headers.removeAll {
             ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "host"].contains($0.name.lowercased())
         }
-        let hash = payloadHash ?? SHA256.hex(request.body)
+        let hash = payloadHash ?? Self.payloadHash(request.body)
         signed.headers.append(("X-Amz-Date", timestamp(date)))
         signed.headers.append(("X-Amz-Content-SHA256", hash))
         if let token = credentials.sessionToken { signed.headers.append(("X-Amz-Security-Token", token)) }

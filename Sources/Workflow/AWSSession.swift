@@ -19,6 +19,7 @@ public struct AWSSession: Sendable {
             environment: variables, regionFlag: settings.region, regionFromConfig: configRegion,
             endpointFlag: settings.endpointURL, logger: logger)
         reporter.debug("aws: region \(configuration.region), credentials from \(configuration.credentials.source)")
+        for warning in configuration.warnings { reporter.warning(warning) }
         let client = LambdaClient(configuration)
         return AWSSession(
             configuration: configuration, lambdaClient: client, lambda: LambdaAdapter(client: client),
@@ -75,8 +76,17 @@ struct LambdaAdapter: LambdaOperations {
         FunctionState(try await client.updateFunctionCode(function, zipFile: zip, revisionId: nil, progress: progress))
     }
 
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+        let zip = try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped)
+        return FunctionState(try await client.updateFunctionCode(function, zipFile: zip, codeSha256: codeSha256, progress: progress))
+    }
+
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState {
         FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, revisionId: nil))
+    }
+
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+        FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, codeSha256: codeSha256))
     }
 
     func waitUntilUpdated(_ function: String) async throws -> FunctionState {
@@ -142,5 +152,9 @@ struct S3Adapter: ObjectStore {
 
     func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws {
         try await client.putObject(bucket: bucket, key: key, fileURL: file, progress: progress)
+    }
+
+    func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws {
+        try await client.putObject(bucket: bucket, key: key, fileURL: file, sha256Hex: sha256Hex, progress: progress)
     }
 }

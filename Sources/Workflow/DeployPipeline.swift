@@ -188,9 +188,11 @@ public struct DeployPipeline {
             output = NSTemporaryDirectory() + "lambda-deploy-\(function)-\(ProcessInfo.processInfo.processIdentifier).zip"
         }
         let check = try project.config.check.flatMap { request.skipCheck ? nil : try VersionCheck($0, project: project) }
+        // Last, after every cheap check: the config's `build:`, whose output is what is zipped.
+        let packaged = try project.packagedDirectory(function: function, directory: directory, commit: commit, reporter: reporter)
         return DeployPlan(
             request: request, function: function, directory: directory, commit: commit, dirty: dirty, protection: protection,
-            options: project.packageOptions(directory: directory, output: output, cache: cache), check: check)
+            options: project.packageOptions(directory: packaged, output: output, cache: cache), check: check)
     }
 
     /// Packages a checked deploy into the cache directory (reused entries make unchanged

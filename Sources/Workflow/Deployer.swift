@@ -233,8 +233,13 @@ public struct Deployer: Sendable {
                     let upload = try await uploadCode(code, target: target)
                     outcome.upload = upload.kind
                     outcome.uploadedBytes += upload.bytes
-                    head = try await reporter.during("waiting for \(target.function) to finish updating") {
-                        try await lambda.waitUntilUpdated(target.function)
+                    // The upload's own answer may already say the update is over (no poll then).
+                    if upload.state.lastUpdateStatus == "Successful" {
+                        head = upload.state
+                    } else {
+                        head = try await reporter.during("waiting for \(target.function) to finish updating") {
+                            try await lambda.waitUntilUpdated(target.function)
+                        }
                     }
                     if head.codeSha256 != code.codeSha256 { continue }
                 } else if head.lastUpdateStatus == "InProgress" {
@@ -288,13 +293,16 @@ public struct Deployer: Sendable {
         }
     }
 
-    private func uploadCode(_ code: PackagedCode, target: Target) async throws -> (kind: DeployOutcome.Upload, bytes: Int64) {
+    /// Sends the package (straight to Lambda, or through S3 when it is too large) and returns
+    /// what UpdateFunctionCode answered. The zip is streamed from its file; a lost answer is
+    /// settled by the AWS client reading the state back (the package's checksums say whether
+    /// the upload landed), never by failing the deploy.
+    private func uploadCode(_ code: PackagedCode, target: Target) async throws -> (kind: DeployOutcome.Upload, bytes: Int64, state: FunctionState) {
         if Self.directRequestBytes(zipBytes: code.bytes) <= Self.directUploadLimit {
-            let data = try Data(contentsOf: URL(fileURLWithPath: code.zipPath), options: .alwaysMapped)
-            _ = try await reporter.transfer("uploading \(formatBytes(code.bytes)) to \(target.function)", bytes: code.bytes) { progress in
-                try await lambda.uploadZip(target.function, zip: data, progress: progress)
+            let state = try await reporter.transfer("uploading \(formatBytes(code.bytes)) to \(target.function)", bytes: code.bytes) { progress in
+                try await lambda.uploadZip(target.function, zipPath: code.zipPath, codeSha256: code.codeSha256, progress: progress)
             }
-            return (.zip, code.bytes)
+            return (.zip, code.bytes, state)
         }
         guard let bucket = target.s3Bucket, let objectStore else {
             throw WorkflowError.tooLargeForDirectUpload(zipBytes: code.bytes, requestBytes: Self.directRequestBytes(zipBytes: code.bytes))
@@ -306,13 +314,14 @@ public struct Deployer: Sendable {
             reporter.step("s3://\(bucket)/\(key) already holds this package: not uploading it again")
         } else {
             try await reporter.transfer("uploading \(formatBytes(code.bytes)) to s3://\(bucket)/\(key)", bytes: code.bytes) { progress in
-                try await objectStore.put(bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), progress: progress)
+                try await objectStore.put(
+                    bucket: bucket, key: key, file: URL(fileURLWithPath: code.zipPath), sha256Hex: code.sha256Hex, progress: progress)
             }
             kind = .s3
             sent = code.bytes
         }
-        _ = try await lambda.uploadFromS3(target.function, bucket: bucket, key: key)
-        return (kind, sent)
+        let state = try await lambda.uploadFromS3(target.function, bucket: bucket, key: key, codeSha256: code.codeSha256)
+        return (kind, sent, state)
     }
 }
 

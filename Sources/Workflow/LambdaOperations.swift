@@ -73,6 +73,10 @@ public protocol LambdaOperations: Sendable {
     /// `progress` hears how much of the request has been sent (nil: nobody is listening).
     func uploadZip(_ function: String, zip: Data, progress: UploadProgress?) async throws -> FunctionState
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState
+    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256` (which settles a lost answer).
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState
+    /// Points `$LATEST` at an S3 object holding the code `codeSha256` (which settles a lost answer).
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState
     /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
     func waitUntilUpdated(_ function: String) async throws -> FunctionState
     /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`.
@@ -100,6 +104,27 @@ public protocol LambdaOperations: Sendable {
 public protocol ObjectStore: Sendable {
     func exists(bucket: String, key: String) async throws -> Bool
     func put(bucket: String, key: String, file: URL, progress: UploadProgress?) async throws
+    /// Streams the file; `sha256Hex` (the package's) signs it without another read and settles
+    /// a lost answer (the object read back holds it).
+    func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws
+}
+
+extension ObjectStore {
+    public func put(bucket: String, key: String, file: URL, sha256Hex: String, progress: UploadProgress?) async throws {
+        try await put(bucket: bucket, key: key, file: file, progress: progress)
+    }
+}
+
+/// Defaults for implementations that have no use for the checksums (test doubles).
+extension LambdaOperations {
+    /// Maps the file and calls `uploadZip(_:zip:progress:)`.
+    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+        try await uploadZip(function, zip: try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped), progress: progress)
+    }
+
+    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+        try await uploadFromS3(function, bucket: bucket, key: key)
+    }
 }
 
 extension FunctionState {

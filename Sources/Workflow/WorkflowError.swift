@@ -43,6 +43,10 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case invalidKeep(Int)
     case checkFailed(function: String, version: String, reason: String)
     case checkEventUnreadable(path: String, reason: String)
+    case buildFailed(function: String, status: String)
+    case buildNotRun(function: String, reason: String)
+    case buildOutputUnsafe(function: String, output: String, reason: String)
+    case buildOutputMissing(function: String, output: String)
 
     public var errorDescription: String? {
         switch self {
@@ -123,6 +127,14 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "the check of \(function) version \(version) failed, so the alias was not moved: \(reason) (fix the function and deploy again; --skip-check skips it, recorded)"
         case let .checkEventUnreadable(path, reason):
             return "cannot read the check event \(path): \(reason); fix `check.eventFile` in lambda-deploy.yml"
+        case let .buildFailed(function, status):
+            return "the build of \(function) failed (\(status); its last lines are above), so nothing was deployed: fix the command (`build.command` in lambda-deploy.yml, run in the function's directory) and try again"
+        case let .buildNotRun(function, reason):
+            return "cannot build \(function): \(reason); nothing was deployed"
+        case let .buildOutputUnsafe(function, output, reason):
+            return "the build output '\(DisplayText.excerpt(output, limit: 80))' of \(function) \(reason): set `build.output` to a folder inside the function directory, reached without symlinks"
+        case let .buildOutputMissing(function, output):
+            return "the build output '\(DisplayText.excerpt(output, limit: 80))' of \(function) does not exist: build it first (leave out --no-build)"
         case let .invalidKeep(keep):
             return "invalid --keep \(keep): keep at least the newest version (e.g. --keep 10)"
         case let .functionsFailed(count, total):

@@ -207,7 +207,7 @@ struct RedactionTests {
         #expect(credentials.expiration != nil)
         let request = try #require(transport.requests.first)
         #expect(request.header("Authorization") == nil)
-        let body = String(decoding: request.body, as: UTF8.self)
+        let body = String(decoding: request.body.data ?? Data(), as: UTF8.self)
         #expect(body.contains("Action=AssumeRoleWithWebIdentity"))
         #expect(body.contains("WebIdentityToken=tok%2Ben"))
     }

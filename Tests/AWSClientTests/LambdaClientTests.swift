@@ -98,14 +98,14 @@ struct LambdaClientTests {
         let alias = try await LambdaClient(Fixture.configuration(transport))
             .updateAlias("demo", name: "prod", version: "3", additionalVersionWeights: ["4": 0.1], revisionId: "r1")
         #expect(alias.additionalVersionWeights == ["4": 0.1])
-        let body = try #require(transport.requests.first?.body)
+        let body = try #require(transport.requests.first?.body.data)
         let sent = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
         #expect(sent["RevisionId"] as? String == "r1")
         #expect(sent["FunctionVersion"] as? String == "3")
         #expect((sent["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] == ["4": 0.1])
 
         _ = try await LambdaClient(Fixture.configuration(transport)).updateAlias("demo", name: "prod", version: "4", additionalVersionWeights: [:])
-        let cleared = try #require(try JSONSerialization.jsonObject(with: transport.requests[1].body) as? [String: Any])
+        let cleared = try #require(try JSONSerialization.jsonObject(with: transport.requests[1].body.data ?? Data()) as? [String: Any])
         #expect((cleared["RoutingConfig"] as? [String: Any])?["AdditionalVersionWeights"] as? [String: Double] == [:])
     }
 
@@ -116,9 +116,23 @@ struct LambdaClientTests {
         let request = try #require(transport.requests.first)
         #expect(request.method == "PUT")
         #expect(request.url.path == "/2015-03-31/functions/demo/code")
-        let sent = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: String])
+        let sent = try #require(try JSONSerialization.jsonObject(with: request.body.data ?? Data()) as? [String: String])
         #expect(sent == ["ZipFile": zip.base64EncodedString(), "RevisionId": "rev \"1\""])
         #expect(request.body.count == LambdaClient.directUploadRequestSize(zipSize: zip.count) + #","RevisionId":"rev \"1\"""#.utf8.count)
+    }
+
+    /// The body is encoded and hashed piece by piece: the pieces must join into exactly the
+    /// base64 of the whole zip, and the signature must cover exactly the bytes sent.
+    @Test(arguments: [0, 1, 2, 3, 196_607, 196_608, 196_609, 500_001])
+    func aLargeZipIsEncodedAndHashedInPieces(_ size: Int) async throws {
+        var generator = SystemRandomNumberGenerator()
+        let zip = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let transport = FakeTransport { _, _ in Fixture.json(200, Fixture.function(status: "InProgress")) }
+        _ = try await LambdaClient(Fixture.configuration(transport)).updateFunctionCode("demo", zipFile: zip)
+        let request = try #require(transport.requests.first)
+        let body = try #require(request.body.data)
+        #expect(body == Data(#"{"ZipFile":""#.utf8) + zip.base64EncodedData() + Data(#""}"#.utf8))
+        #expect(request.header("x-amz-content-sha256") == SigV4.payloadHash(body))
     }
 
     @Test func functionArnsAreEncodedInThePath() async throws {
@@ -202,7 +216,7 @@ struct ErrorMessageTests {
     @Test func unreachableEndpointNamesHostAndPort() async throws {
         // Port 9 (discard) on loopback: nothing listens in CI containers; a real refused connection.
         var configuration = Fixture.configuration(FakeTransport { _, _ in throw TransportFailure(.other) })
-        configuration.transport = URLSessionTransport()
+        configuration.transport = CurlTransport()
         configuration.endpoints = try AWSEndpoints.resolve(explicit: "http://127.0.0.1:9", environment: [:], region: "us-east-1")
         configuration.retryPolicy = RetryPolicy(maxAttempts: 2)
         let error = await #expect(throws: AWSError.self) {

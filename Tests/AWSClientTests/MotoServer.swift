@@ -71,11 +71,11 @@ final class MotoServer: @unchecked Sendable {
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("moto.log"), encoding: .utf8)) ?? "" }
 
     private func waitUntilReady() async throws {
-        let transport = URLSessionTransport()
+        let transport = CurlTransport()
         guard let probe = URL(string: "/moto-api/", relativeTo: endpoint)?.absoluteURL else { throw Failure(description: "bad probe URL") }
         for _ in 0..<300 {
             guard process.isRunning else { throw Failure(description: "moto_server exited (status \(process.terminationStatus)):\n\(log)") }
-            if let response = try? await transport.send(HTTPRequest(method: "GET", url: probe, timeout: .seconds(1))), response.status == 200 {
+            if let response = try? await transport.send(HTTPRequest(method: "GET", url: probe, limits: TransferLimits(connect: .seconds(1), stall: .seconds(1), answer: .seconds(1)))), response.status == 200 {
                 return
             }
             try await Task.sleep(for: .milliseconds(100))

@@ -78,10 +78,10 @@ struct RetryTests {
         #expect(transport.requests.count == 2)
     }
 
-    @Test func aNonIdempotentCallIsNotRepeatedAfterAnAmbiguousFailure() async throws {
+    @Test func aNonIdempotentCallWithoutReadBackIsNotRepeatedAfterAnAmbiguousFailure() async throws {
         let transport = FakeTransport(sequence: [.failure(TransportFailure(.connectionLost, "reset by peer"))])
         let error = await #expect(throws: AWSError.self) {
-            _ = try await LambdaClient(Fixture.configuration(transport)).createAlias("demo", name: "dev", version: "1")
+            _ = try await APIGatewayClient(Fixture.configuration(transport)).createRestApi(name: "api")
         }
         #expect(transport.requests.count == 1)
         #expect(error?.mayHaveBeenApplied == true)
@@ -127,7 +127,7 @@ struct RetryTests {
         #expect(defaults.maxAttempts == 6)
         #expect(defaults.requestTimeout == .seconds(30))
         #expect(defaults.budget == .seconds(60))
-        #expect(defaults.uploadTimeout >= defaults.requestTimeout)
+        #expect(defaults.uploadBudget >= defaults.budget)
         let custom = try RetryPolicy(environment: [
             "LAMBDA_DEPLOY_MAX_ATTEMPTS": "2", "LAMBDA_DEPLOY_HTTP_TIMEOUT": "0.5", "LAMBDA_DEPLOY_RETRY_BUDGET": "3",
         ])
@@ -136,9 +136,70 @@ struct RetryTests {
         #expect(custom.budget == .seconds(3))
     }
 
+    @Test func timeBoundsFromEnvironment() throws {
+        let defaults = try RetryPolicy(environment: [:])
+        #expect(defaults.connectTimeout == .seconds(10))
+        #expect(defaults.stallTimeout == .seconds(30))
+        #expect(defaults.uploadBudget == .seconds(900))
+        let custom = try RetryPolicy(environment: [
+            "LAMBDA_DEPLOY_CONNECT_TIMEOUT": "2", "LAMBDA_DEPLOY_STALL_TIMEOUT": "7.5", "LAMBDA_DEPLOY_RETRY_BUDGET": "40",
+        ])
+        #expect(custom.connectTimeout == .seconds(2))
+        #expect(custom.stallTimeout == .milliseconds(7500))
+        // A budget the user sets bounds every call, uploads included.
+        #expect(custom.budget == .seconds(40))
+        #expect(custom.uploadBudget == .seconds(40))
+    }
+
+    /// Every attempt carries the policy's bounds, and its total is what is left of the call's
+    /// budget plus one stall bound: no call outlives its budget by more than that.
+    @Test func eachAttemptIsBoundedByWhatIsLeftOfTheBudget() async throws {
+        let transport = FakeTransport(sequence: [
+            .success(Fixture.error(503, "ServiceException")), .success(Fixture.error(503, "ServiceException")), .success(ok),
+        ])
+        let clock = FakeClock()
+        let policy = RetryPolicy(
+            requestTimeout: .seconds(4), connectTimeout: .seconds(3), stallTimeout: .seconds(5), budget: .seconds(20), uploadBudget: .seconds(100))
+        _ = try await LambdaClient(Fixture.configuration(transport, clock: clock, policy: policy)).getFunctionConfiguration("demo")
+        let limits = transport.requests.map(\.limits)
+        #expect(limits.map(\.connect) == Array(repeating: .seconds(3), count: 3))
+        #expect(limits.map(\.stall) == Array(repeating: .seconds(5), count: 3))
+        #expect(limits.map(\.answer) == Array(repeating: .seconds(4), count: 3))
+        // Backoff (random = the upper bound) slept 0.2 s, then 0.4 s.
+        #expect(limits.map(\.total) == [.seconds(25), .milliseconds(24_800), .milliseconds(24_400)])
+
+        let upload = FakeTransport(sequence: [.success(ok)])
+        _ = try await LambdaClient(Fixture.configuration(upload, clock: clock, policy: policy)).updateFunctionCode("demo", zipFile: Data([1]))
+        #expect(upload.requests.first?.limits.total == .seconds(105), "uploads have their own budget")
+    }
+
+    @Test("a timeout names the bound that ended it and its variable", arguments: [
+        (TransportFailure.Bound.connect, "LAMBDA_DEPLOY_CONNECT_TIMEOUT"), (.stall, "LAMBDA_DEPLOY_STALL_TIMEOUT"),
+        (.answer, "LAMBDA_DEPLOY_HTTP_TIMEOUT"), (.budget, "LAMBDA_DEPLOY_RETRY_BUDGET"),
+    ])
+    func timeoutsNameTheirKnob(_ bound: TransportFailure.Bound, _ variable: String) async throws {
+        let transport = FakeTransport(sequence: [.failure(TransportFailure(.timedOut, bound: bound))])
+        let error = await #expect(throws: AWSError.self) {
+            _ = try await LambdaClient(Fixture.configuration(transport, policy: RetryPolicy(maxAttempts: 1))).getFunctionConfiguration("demo")
+        }
+        #expect(error?.errorDescription?.contains(variable) == true, "\(error?.errorDescription ?? "")")
+    }
+
+    @Test func aTLSFailureIsNotRetriedAndPointsAtTheCABundle() async throws {
+        let transport = FakeTransport(sequence: [.failure(TransportFailure(.tls, "SSL certificate problem: self-signed certificate", requestSent: false))])
+        let error = await #expect(throws: AWSError.self) {
+            _ = try await LambdaClient(Fixture.configuration(transport)).getFunctionConfiguration("demo")
+        }
+        #expect(transport.requests.count == 1)
+        let message = try #require(error?.errorDescription)
+        #expect(message.contains("127.0.0.1"))
+        #expect(message.contains("AWS_CA_BUNDLE"))
+        #expect(error?.mayHaveBeenApplied == false)
+    }
+
     @Test("bad retry settings name the variable", arguments: [
         ("LAMBDA_DEPLOY_MAX_ATTEMPTS", "0"), ("LAMBDA_DEPLOY_MAX_ATTEMPTS", "lots"), ("LAMBDA_DEPLOY_HTTP_TIMEOUT", "-1"),
-        ("LAMBDA_DEPLOY_RETRY_BUDGET", "soon"),
+        ("LAMBDA_DEPLOY_RETRY_BUDGET", "soon"), ("LAMBDA_DEPLOY_STALL_TIMEOUT", "0"), ("LAMBDA_DEPLOY_CONNECT_TIMEOUT", "inf"),
     ])
     func badRetrySettings(_ name: String, _ value: String) {
         let error = #expect(throws: AWSError.self) { try RetryPolicy(environment: [name: value]) }

@@ -230,7 +230,7 @@ struct S3RuleTests {
     func s3Examples(_ testCase: S3DocCase) throws {
         let url = try #require(URL(string: testCase.url))
         let credentials = AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", source: "test")
-        let request = HTTPRequest(method: testCase.method, url: url, headers: testCase.headers.map { ($0.key, $0.value) }, body: Data(testCase.body.utf8))
+        let request = HTTPRequest(method: testCase.method, url: url, headers: testCase.headers.map { ($0.key, $0.value) }, body: .bytes(Data(testCase.body.utf8)))
         let date = Date(timeIntervalSince1970: 1_369_353_600)  // 2013-05-24T00:00:00Z
         let signed = SigV4.sign(request, credentials: credentials, region: "us-east-1", service: "s3", date: date)
         let authorization = try #require(signed.header("Authorization"))

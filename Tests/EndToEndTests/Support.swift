@@ -177,24 +177,65 @@ actor MotoServer {
 }
 
 extension FileHandle {
-    /// Reads one line, waiting at most `timeout` seconds.
+    /// Reads one line, waiting at most `timeout` seconds. Lines that arrive together are all
+    /// kept: the next call returns the next one (one reader thread per handle buffers them).
     func availableDataLine(timeout: TimeInterval) -> String? {
-        let box = LockedData()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            var collected = Data()
+        LineReader.for(self).nextLine(timeout: timeout)
+    }
+}
+
+/// Reads a handle to its end on a thread of its own and hands out whole lines.
+final class LineReader: @unchecked Sendable {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var readers: [ObjectIdentifier: LineReader] = [:]  // guarded by `lock`
+
+    static func `for`(_ handle: FileHandle) -> LineReader {
+        lock.lock()
+        defer { lock.unlock() }
+        if let reader = readers[ObjectIdentifier(handle)] { return reader }
+        let reader = LineReader(handle)
+        readers[ObjectIdentifier(handle)] = reader
+        return reader
+    }
+
+    private let condition = NSCondition()
+    private var buffer = Data()
+    private var ended = false
+    /// Held for the process's life, so its ObjectIdentifier can never name another handle.
+    private let handle: FileHandle
+
+    private init(_ handle: FileHandle) {
+        self.handle = handle
+        let thread = Thread { [self] in
             while true {
-                let chunk = self.availableData
-                if chunk.isEmpty { break }
-                collected.append(chunk)
-                if collected.contains(0x0a) { break }
+                let chunk = handle.availableData
+                condition.lock()
+                if chunk.isEmpty { ended = true } else { buffer.append(chunk) }
+                condition.broadcast()
+                condition.unlock()
+                if chunk.isEmpty { return }
             }
-            box.set(collected)
-            done.signal()
         }
-        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
-        let text = String(decoding: box.get(), as: UTF8.self)
-        return text.split(separator: "\n").first.map(String.init)
+        thread.start()
+    }
+
+    func nextLine(timeout: TimeInterval) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0a) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return String(decoding: line, as: UTF8.self)
+            }
+            if ended {
+                guard !buffer.isEmpty else { return nil }
+                defer { buffer.removeAll() }
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            if !condition.wait(until: deadline) { return nil }
+        }
     }
 }
 

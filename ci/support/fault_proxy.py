@@ -23,12 +23,16 @@ and still has uses left decides what happens to it:
                   x-amzn-ErrorType; 5xx carry ServiceException, others AccessDeniedException
                   ("code" and "message" override)
        "reset"    read the request, then reset the connection (RST) without forwarding
+       "cut"      read the request's head and part of its body (`cutAfter` bytes, default half),
+                  then reset the connection: an upload broken off midway
        "drop"     forward, wait for moto's answer, then close the client's connection without
                   answering: the server acted, the client never heard
        "delay"    wait `delay` seconds (default 5), then forward and answer (past the client's
                   timeout the client has usually given up by then); logged as "delay" when it
                   arrives and as "delayed-answer" once forwarded
-   "status": 500, "retryAfter": 1, "delay": 3}
+       "trickle"  forward, then send moto's status line and headers at once and its body one
+                  byte every `interval` seconds (default 2): a slowloris answer that never stalls
+   "status": 500, "retryAfter": 1, "delay": 3, "cutAfter": 1000, "interval": 2}
 
 Control (never forwarded):
   GET    /__faults__        the rules, with how often each has applied
@@ -80,7 +84,7 @@ class State:
             if not isinstance(rule, dict):
                 raise ValueError("each rule must be an object")
             action = rule.get("action", "status")
-            if action not in ("status", "reset", "drop", "delay"):
+            if action not in ("status", "reset", "drop", "delay", "cut", "trickle"):
                 raise ValueError("unknown action %r" % action)
             compiled.append(dict(rule, _method=re.compile(rule.get("method", ".*"), re.I), _path=re.compile(rule.get("path", ".*"))))
         with self.lock:
@@ -132,7 +136,9 @@ def make_handler(state, upstream):
         def log_message(self, *args):  # quiet: the log is the JSON one
             pass
 
-        def read_body(self):
+        def read_body(self, limit=None):
+            if limit is not None:
+                return self.rfile.read(limit)
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                 chunks = []
                 while True:
@@ -203,13 +209,35 @@ def make_handler(state, upstream):
                 state.set_rules([])
             return self.answer_json(200, state.public_rules())
 
+        def trickle(self, status, headers, data, interval):
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                for byte in data:
+                    time.sleep(interval)
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:  # the client gave up, as it should
+                pass
+            self.close_connection = True
+
         def handle_any(self):
-            body = self.read_body()
-            if self.path.startswith("/__faults__"):
-                return self.control(body)
             path = self.path
-            index, rule = state.decide(self.command, path)
+            index, rule = (None, None) if path.startswith("/__faults__") else state.decide(self.command, path)
             action = rule.get("action", "status") if rule else "forward"
+            if action == "cut":
+                length = int(self.headers.get("Content-Length") or 0)
+                self.read_body(int(rule.get("cutAfter", length // 2)))
+                state.record({"method": self.command, "path": path, "rule": index, "action": action})
+                return self.reset()
+            body = self.read_body()
+            if path.startswith("/__faults__"):
+                return self.control(body)
             entry = {"method": self.command, "path": path, "rule": index, "action": action}
             if state.log_signatures:
                 entry["signature"] = signature_of(self.headers)
@@ -245,6 +273,8 @@ def make_handler(state, upstream):
             state.record(entry)
             if action == "drop":
                 return self.reset()
+            if action == "trickle":
+                return self.trickle(status, headers, data, float(rule.get("interval", 2)))
             try:
                 self.answer(status, headers, data)
             except OSError:  # the client gave up (a delay past its timeout)

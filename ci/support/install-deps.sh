@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for building, testing and the demo: the C libraries
-# (libgit2, libdeflate, OpenSSL's libcrypto), zip/unzip for the tests' independent readers, and
-# moto's server for the local AWS endpoint. Does nothing when everything is there.
+# (libgit2, libdeflate, OpenSSL's libcrypto, libcurl with OpenSSL), zip/unzip for the tests'
+# independent readers, the openssl CLI (the HTTPS tests make a private CA with it), and moto's
+# server for the local AWS endpoint. Does nothing when everything is there.
 set -euo pipefail
 
 missing=()
-for pkg in libgit2-dev libdeflate-dev libssl-dev zip unzip; do
+for pkg in libgit2-dev libdeflate-dev libssl-dev libcurl4-openssl-dev openssl zip unzip; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

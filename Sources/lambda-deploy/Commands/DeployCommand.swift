@@ -6,10 +6,12 @@ struct DeployCommand: AsyncParsableCommand {
         commandName: "deploy",
         abstract: "Package the function and move an alias to a new version of it.",
         discussion: """
-            Steps: package -> read the alias and $LATEST -> skip if the alias already runs this code \
-            (result: unchanged) -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
+            Steps: build (the config's `build:`, reused when its inputs are unchanged) -> package (and \
+            lint: secret-looking files refuse it) -> read the alias and $LATEST -> skip if the alias already runs this code \
+            (result: unchanged) -> check the handler's file is where the runtime looks -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
             update -> publish a version (with a CodeSha256 precondition, so no version ever holds other \
-            code than what was packaged) -> create or move the alias -> record the deploy as a git note.
+            code than what was packaged) -> invoke it with the config's `check:` (--skip-check skips) \
+            -> create or move the alias -> record the deploy as a git note (-> `prune:` old versions).
 
             Protected aliases (prod by default) only move from a CI build of a mapped branch; run \
             `lambda-deploy plan` to see why, or pass --override-protection (recorded).

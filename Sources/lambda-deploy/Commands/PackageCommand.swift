@@ -26,6 +26,9 @@ struct PackageCommand: ParsableCommand {
             runtimes, must be where Lambda looks. Warnings name large files and dev-only folders. \
             Lints: handler, secret-files, large-entries, dev-files (config `lint:`, or --no-lint NAME).
 
+            With a `build:` in the config, its command runs first (or an unchanged build is reused) \
+            and the zip holds its output folder; --no-build zips that folder as it is.
+
             Examples:
               lambda-deploy package src/pr
               lambda-deploy package src/pr --output build/pr.zip --exclude '*.md' --json
@@ -57,6 +60,9 @@ struct PackageCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With a `functions:` list: the function whose `exclude:` applies.", valueName: "NAME"))
     var function: String?
 
+    @Flag(name: .customLong("no-build"), help: "With a `build:` in the config: zip its output folder as it is, without running the command.")
+    var noBuild = false
+
     @Option(help: ArgumentHelp("The function's Handler setting, for the handler lint (e.g. app.handler).", valueName: "HANDLER"))
     var handler: String?
 
@@ -86,8 +92,15 @@ struct PackageCommand: ParsableCommand {
             let name = URL(fileURLWithPath: directoryPath).lastPathComponent
             // The config's `exclude:` applies as it does for `deploy`, so this is the zip Lambda runs.
             let loaded = try Project(environment: environment, configPath: config, function: .packaging(function, directory: directoryPath))
+            // The config's `build:` runs first (or is reused), and its output is what is zipped.
+            // It runs in a process group of its own, which a terminal's Ctrl-C does not reach:
+            // the signal handlers stop it (exit 130) instead of leaving it running.
+            if loaded.config.build != nil, !noBuild { ProcessGuard.installSignalHandlers() }
+            let packaged = try loaded.packagedDirectory(
+                function: function ?? loaded.config.function ?? name, directory: directoryPath, commit: nil, runBuild: !noBuild,
+                reporter: Console.reporter(verbose: false))
             var options = loaded.packageOptions(
-                directory: directoryPath,
+                directory: packaged,
                 output: environment.absolutePath(output ?? "\(name.isEmpty ? "function" : name).zip"), cache: nil)
             options.level = level
             options.excludes += excludes
@@ -98,6 +111,7 @@ struct PackageCommand: ParsableCommand {
                 options.cacheDirectory = cacheDirectory.map(environment.absolutePath) ?? environment.cacheDirectory + "/entries"
             }
             let result = try Packager.package(options)
+            try Interruption.check()
             for warning in result.warnings { Console.warning(warning) }
             for finding in result.lint { Console.warning(finding.line) }
             if json {

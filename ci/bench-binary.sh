@@ -48,7 +48,7 @@ if [ -f "$map" ]; then
   if [ "$size_stripped" -gt 25000000 ]; then
     foundation=$(awk -F'|' '/^$/ { exit } $2 ~ /lib_FoundationICU\.a|libFoundation\.a|libCoreFoundation\.a|libFoundationInternationalization\.a|libFoundationNetworking\.a/ { gsub(/[ ,]/, "", $3); sum += $3 } END { print sum + 0 }' "$work/size.md")
     echo
-    echo "Why 25 MB is not met: $(mb "$foundation") of it is swift-corelibs-foundation's \`Foundation\` with CoreFoundation, FoundationInternationalization, FoundationNetworking and ICU's data (34 MB of Unicode and locale tables in one object, \`icu_packaged_data.cpp.o\`). Any reference into \`libFoundation.a\` pulls all of it in: CoreFoundation initialises ICU. Without them the binary would be about $(mb "$((size_stripped - foundation))"). Getting there takes every module on \`FoundationEssentials\` (no ICU) *and* a YAML reader that does not import Foundation (Yams uses \`NSRegularExpression\`, \`DateFormatter\` and \`NumberFormatter\`); moving the modules alone saves nothing while Yams pulls Foundation in."
+    echo "Why 25 MB is not met: $(mb "$foundation") of it is swift-corelibs-foundation's \`Foundation\` with CoreFoundation, FoundationInternationalization and ICU's data (34 MB of Unicode and locale tables in one object, \`icu_packaged_data.cpp.o\`). Any reference into \`libFoundation.a\` pulls all of it in: CoreFoundation initialises ICU. Without them the binary would be about $(mb "$((size_stripped - foundation))"). Getting there takes every module on \`FoundationEssentials\` (no ICU) *and* a YAML reader that does not import Foundation (Yams uses \`NSRegularExpression\`, \`DateFormatter\` and \`NumberFormatter\`); moving the modules alone saves nothing while Yams pulls Foundation in."
   fi
 fi
 

@@ -157,7 +157,7 @@ public enum AWSError: LocalizedError, Sendable {
         case .invalidRegion(let region, let source):
             return "'\(region)' (from \(source)) is not an AWS region name: use one like us-east-1"
         case .invalidEndpoint(let value, let source):
-            return "malformed endpoint URL '\(value)' (from \(source)): use an absolute http(s) URL such as http://127.0.0.1:5000"
+            return "malformed endpoint URL '\(value)' (from \(source)): use an absolute http(s) URL such as http://127.0.0.1:5000 (no user or password in it)"
         case .invalidSetting(let name, let value, let expected):
             return "\(name)='\(value)' is invalid: expected \(expected)"
         }

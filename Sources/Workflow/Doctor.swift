@@ -74,6 +74,11 @@ public struct Doctor {
             let made = try await connect(project).requireSession()
             session = made
             checks.append(.init(name: "credentials", ok: true, detail: "from \(made.configuration.credentials.source), region \(made.region)", fix: nil))
+            // What deploys print as warnings (a plain-http endpoint off loopback, a credentials
+            // file others can read) is a problem here, with its fix in the message.
+            for warning in made.configuration.warnings {
+                checks.append(.init(name: "connection", ok: false, detail: warning, fix: "as the message says"))
+            }
         } catch {
             checks.append(.init(name: "credentials", ok: false, detail: Self.message(error), fix: Self.credentialsFix(error)))
         }

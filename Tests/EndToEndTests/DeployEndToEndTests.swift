@@ -220,7 +220,7 @@ import Testing
         #expect(json["upload"] as? String == "s3")
         #expect(json["result"] as? String == "deployed")
         // Not a terminal: the 52 MB upload says how far it is at each quarter, through the real
-        // transport (URLSession's body progress), in plain lines.
+        // transport (libcurl's transfer callback), in plain lines.
         let progress = viaS3.stderr.split(separator: "\n").filter { $0.hasPrefix("uploading ") && $0.hasSuffix("% sent") }
         #expect(progress.map { $0.split(separator: " ").suffix(2).joined(separator: " ") } == ["25% sent", "50% sent", "75% sent", "100% sent"], "\(viaS3.stderr)")
     }

@@ -61,6 +61,12 @@ struct LambdaDeploy: AsyncParsableCommand {
 enum Entrypoint {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // Before ArgumentParser builds the command tree (half of the start-up time): scripts
+        // and installers ask for the version, and nothing else is needed to answer it.
+        if arguments == ["--version"] {
+            Console.line(ToolInfo.version)
+            return
+        }
         LambdaDeploy.refuseUnknownCommand(arguments)
         // Help and version never open a repository; everything else almost always does.
         if !arguments.contains(where: { ["-h", "--help", "--version", "help"].contains($0) }) { Startup.begin() }

@@ -7,21 +7,16 @@ import Foundation
 public struct RunEnvironment: Sendable {
     public var variables: [String: String]
     public var currentDirectory: String
-    /// Whether stderr is a terminal: progress bars there, plain lines in CI logs.
-    public var stderrIsTerminal: Bool
-
-    public init(variables: [String: String], currentDirectory: String, stderrIsTerminal: Bool = false) {
+    public init(variables: [String: String], currentDirectory: String) {
         self.variables = variables
         self.currentDirectory = currentDirectory
-        self.stderrIsTerminal = stderrIsTerminal
     }
 
     /// The process's own environment (only the executable should call this).
     public static func current() -> RunEnvironment {
         RunEnvironment(
             variables: ProcessInfo.processInfo.environment,
-            currentDirectory: FileManager.default.currentDirectoryPath,
-            stderrIsTerminal: isatty(STDERR_FILENO) == 1)
+            currentDirectory: FileManager.default.currentDirectoryPath)
     }
 
     public var homeDirectory: String {

@@ -1,23 +1,6 @@
 internal import CLibgit2
 import Foundation
 
-/// The identity written on notes commits.
-///
-/// CI machines usually have no `user.name`, so the ledger never asks git for one: callers pass the
-/// CI actor or ``Signature/lambdaDeploy``.
-public struct Signature: Sendable, Equatable {
-    public var name: String
-    public var email: String
-
-    public init(name: String, email: String) {
-        self.name = name
-        self.email = email
-    }
-
-    /// The fixed identity used when no actor is known: `lambda-deploy <lambda-deploy@localhost>`.
-    public static let lambdaDeploy = Signature(name: "lambda-deploy", email: "lambda-deploy@localhost")
-}
-
 /// An open git repository (libgit2), used for everything local: resolving commits, status, notes.
 ///
 /// Not `Sendable`: libgit2 repository handles must not be shared between threads without locking,
@@ -141,14 +124,18 @@ public final class GitRepository {
     /// In a shallow clone the walk can hit a missing parent; that is reported as
     /// ``LedgerError/shallowHistory(revision:)`` rather than a wrong answer.
     public func isAncestor(_ ancestor: String, of descendant: String) throws -> Bool {
-        let a = try commitObject(ancestor).id
-        let d = try commitObject(descendant).id
-        if a == d { return true }
-        var araw = a.raw, draw = d.raw
-        let code = git_graph_descendant_of(pointer, &draw, &araw)
+        try isAncestor(try commitObject(ancestor).id, of: try commitObject(descendant).id, naming: descendant)
+    }
+
+    /// ``isAncestor(_:of:)`` on object ids: the one ancestry check (the notes merge uses it on
+    /// notes commits).
+    func isAncestor(_ ancestor: ObjectID, of descendant: ObjectID, naming revision: String? = nil) throws -> Bool {
+        if ancestor == descendant { return true }
+        var a = ancestor.raw, d = descendant.raw
+        let code = git_graph_descendant_of(pointer, &d, &a)
         if code < 0 {
             let message = lastLibgit2Message()
-            if isShallow { throw LedgerError.shallowHistory(revision: descendant) }
+            if isShallow { throw LedgerError.shallowHistory(revision: revision ?? descendant.hex) }
             throw LedgerError.libgit2(call: "git_graph_descendant_of", code: code, message: message)
         }
         return code == 1
@@ -258,10 +245,5 @@ public final class GitRepository {
         }
         try check(code, "git_blob_create_from_buffer")
         return ObjectID(oid)
-    }
-
-    func graphDescendant(_ descendant: ObjectID, of ancestor: ObjectID) throws -> Bool {
-        var d = descendant.raw, a = ancestor.raw
-        return try check(git_graph_descendant_of(pointer, &d, &a), "git_graph_descendant_of") == 1
     }
 }

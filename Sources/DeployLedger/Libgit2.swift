@@ -137,29 +137,6 @@ final class GitNote {
     }
 }
 
-/// Owns a `git_note_iterator`.
-final class GitNoteIterator {
-    let pointer: OpaquePointer
-    let repository: GitRepository
-
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_note_iterator_free(pointer) }
-
-    /// The next (note blob, annotated object) pair, nil at the end.
-    func next() throws -> (blob: ObjectID, annotated: ObjectID)? {
-        var blob = git_oid()
-        var annotated = git_oid()
-        let code = git_note_next(&blob, &annotated, pointer)
-        if code == GIT_ITEROVER.rawValue { return nil }
-        try check(code, "git_note_next")
-        return (ObjectID(blob), ObjectID(annotated))
-    }
-}
-
 /// Owns a `git_blob`.
 final class GitBlob {
     let pointer: OpaquePointer
@@ -195,14 +172,21 @@ final class GitTreeBuilder {
     deinit { git_treebuilder_free(pointer) }
 }
 
-/// Owns a `git_signature` built from an explicit identity (never from user.name).
+/// Owns a `git_signature` built from an explicit identity (never from user.name), always
+/// ``Signature/sanitized``: the one place a signature is made.
 final class GitSignature {
     let pointer: UnsafeMutablePointer<git_signature>
 
     init(_ signature: Signature) throws {
         ensureLibgit2()
         var out: UnsafeMutablePointer<git_signature>?
-        try check(git_signature_now(&out, signature.name, signature.email), "git_signature_now")
+        let clean = signature.sanitized
+        var code = git_signature_now(&out, clean.name, clean.email)
+        if code < 0 {
+            // Not expected after sanitizing; the fixed identity always works.
+            code = git_signature_now(&out, Signature.lambdaDeploy.name, Signature.lambdaDeploy.email)
+        }
+        try check(code, "git_signature_now")
         guard let out else {
             throw LedgerError.libgit2(call: "git_signature_now", code: -1, message: "no signature returned")
         }

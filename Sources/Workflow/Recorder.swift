@@ -111,11 +111,11 @@ struct Recorder {
             report.pushed = false
             return (report, .notesNotPushed(reason: "git is not on PATH"))
         }
-        let sync = NotesSync(
-            repository: repository, notesRef: notesRef, remote: remote, git: git,
-            environment: project.environment.variables)
         do {
-            let outcome = try sync.shareRetryingLockRaces(author: signature())
+            let sync = try NotesSync(
+                repository: repository, notesRef: notesRef, remote: remote, git: git,
+                environment: project.environment.variables)
+            let outcome = try sync.share(author: signature())
             report.pushed = true
             report.message += ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : "")
             return (report, nil)
@@ -125,30 +125,5 @@ struct Recorder {
             report.message += ", NOT pushed to \(remote)"
             return (report, .notesNotPushed(reason: reason))
         }
-    }
-}
-
-extension NotesSync {
-    /// `share`, repeated when another job's push won the race for the remote ref's lock.
-    ///
-    /// Two pushes of one ref at the same moment: the loser is not always told "non-fast-forward"
-    /// (which `share` retries) but `[remote rejected] (failed to update ref)`, `cannot lock ref`
-    /// or `incorrect old value provided`, depending on the server. Another fetch-merge-push round
-    /// is safe (it is never forced) and is what the loser must do anyway.
-    func shareRetryingLockRaces(author: Signature, rounds: Int = 4) throws -> ShareOutcome {
-        var round = 1
-        while true {
-            do {
-                return try share(author: author)
-            } catch LedgerError.pushFailed(_, _, let detail) where round < rounds && Self.isLockRace(detail) {
-                Thread.sleep(forTimeInterval: 0.2 * Double(round) * Double.random(in: 0.5...1.5))
-                round += 1
-            }
-        }
-    }
-
-    static func isLockRace(_ detail: String) -> Bool {
-        let text = detail.lowercased()
-        return ["failed to update ref", "cannot lock ref", "incorrect old value", "failed to lock"].contains { text.contains($0) }
     }
 }

@@ -42,20 +42,15 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         try reportingErrors(json: project.json) {
             let audit = try Audit(environment: .current(), configPath: project.config)
-            if project.json {
-                let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-                for problem in output.problems { printError("warning: " + problem) }
-                try output.withJSON { try writeStandardOutput($0) }
-                try [UInt8(0x0a)].withUnsafeBytes { try writeStandardOutput($0) }
+            let output = try audit.history(
+                alias: alias, function: function, since: since.flatMap(parseDate), limit: limit, format: project.json ? .json : .text)
+            for problem in output.problems { printError("warning: " + problem) }
+            if !project.json && output.isEmpty {
+                print("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
                 return
             }
-            let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-            for problem in entries.problems { printError("warning: " + problem) }
-            if entries.items.isEmpty {
-                print("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
-            } else {
-                for item in entries.items { print(item.line) }
-            }
+            try output.withBytes { try writeStandardOutput($0) }
+            if project.json { try [UInt8(0x0a)].withUnsafeBytes { try writeStandardOutput($0) } }
         }
     }
 }

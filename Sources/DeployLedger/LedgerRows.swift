@@ -1,0 +1,413 @@
+internal import CLibgit2
+public import Foundation
+import Safety
+
+/// Which records a ledger query selects.
+public struct HistoryQuery: Sendable, Equatable {
+    public var alias: String?
+    public var function: String?
+    public var region: String?
+    /// Only records at or after this time.
+    public var since: Date?
+    /// At most this many entries (newest first); nil for all.
+    public var limit: Int?
+
+    public init(alias: String? = nil, function: String? = nil, region: String? = nil, since: Date? = nil, limit: Int? = nil) {
+        self.alias = alias
+        self.function = function
+        self.region = region
+        self.since = since
+        self.limit = limit
+    }
+
+    /// No filter and no limit: every record (the answer the history cache keeps).
+    var selectsEverything: Bool {
+        alias == nil && function == nil && region == nil && since == nil && limit == nil
+    }
+}
+
+/// The ledger's one reader: every record of a notes commit as a row of (the record's JSON line,
+/// its parsed time, function, alias, region, commit), filtered and sorted once, and decoded into
+/// a ``DeployRecord`` only for the rows a caller uses.
+///
+/// `history` over 10,000 records has to keep up with `git log --notes` (BENCHMARKS.md), and
+/// decoding each line into a record only to print it again costs more than reading the notes.
+/// Lines lambda-deploy wrote are already in the printed form, so ``CanonicalRecordLine`` checks
+/// that a line is byte for byte what ``RecordWriter`` prints and such a line is kept verbatim;
+/// any other line (hand edits, whitespace, unknown keys, `null`s, other escapes, a URL with
+/// credentials) goes through ``RecordParser`` and the writer, so every row holds the writer's
+/// form either way. A line that is not a record becomes a problem, never an error.
+///
+/// Order (D1 of issue 14: the same for text and JSON): newest first by the parsed instant
+/// (`…17.500Z` after `…17Z`; a time that does not parse counts as oldest), then by commit id,
+/// then by place in the notes tree.
+final class LedgerRows: @unchecked Sendable {
+    // Immutable once read: the chunks are filled by `read` and only read afterwards, also by the
+    // threads that print.
+    /// One record: its line in a chunk's arena and the values a query filters or sorts on.
+    struct Row {
+        /// The line without `commit`: `arena[start..<end]`.
+        var start: Int32
+        var end: Int32
+        /// Where `"commit":"<id>",` goes in `history --json` (before the first key after it).
+        var gap: Int32
+        /// The unescaped values of `time`, `alias`, `function` and `region`, in the arena.
+        var time: FieldRange
+        var alias: FieldRange
+        var function: FieldRange
+        var region: FieldRange
+        /// `time` in seconds since 1970; -infinity when it does not parse.
+        var instant: Double
+        var commit: ObjectID
+    }
+
+    /// The rows of a run of consecutive notes, read by one thread.
+    final class Chunk: @unchecked Sendable {
+        // Written only by the thread that reads the chunk, read only after that thread is done.
+        let arena = ByteArena()
+        var rows: [Row] = []
+        var problems: [String] = []
+    }
+
+    /// A row's place in an answer.
+    struct Key {
+        var instant: Double
+        var chunk: Int32
+        var index: Int32
+    }
+
+    /// The chunks in note order (the order of the notes tree, as `git notes list` prints it).
+    let chunks: [Chunk]
+
+    init(chunks: [Chunk]) {
+        self.chunks = chunks
+    }
+
+    var problems: [String] { chunks.flatMap(\.problems) }
+
+    var count: Int { chunks.reduce(0) { $0 + $1.rows.count } }
+
+    // MARK: Reading
+
+    /// Reads every note of `notesCommit` (the commit `ref` points at), on a few threads from
+    /// about `parallelFrom` notes on.
+    ///
+    /// Inflating 10,000 blobs is most of a cold `history`, so the top-level entries of the notes
+    /// tree (the 256 `ab/` fan-out directories git uses for many notes, or the notes themselves)
+    /// are split into ranges, one per thread, and each thread walks its range with its own
+    /// repository handle (libgit2 handles are not shared between threads).
+    static func read(notesCommit: GitObject, ref: String, parallelFrom threshold: Int = 2048) throws -> LedgerRows {
+        let repository = notesCommit.repository
+        let tree = try NotesTree.tree(of: notesCommit, ref: ref)
+        let top = git_tree_entrycount(tree.pointer)
+        let notes = estimatedNotes(tree)
+        let workers = readerThreads(for: notes, parallelFrom: threshold, ranges: top)
+        let chunks = (0..<workers).map { _ in Chunk() }
+        if workers == 1 {
+            try fill(chunks[0], from: tree, entries: 0..<top, ref: ref, expectedNotes: notes)
+            return LedgerRows(chunks: chunks)
+        }
+        let gitDir = repository.gitDir
+        let treeID = ObjectID(git_tree_id(tree.pointer).pointee)
+        let errors = ErrorSlots(count: workers)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            do {
+                let own = try GitRepository.open(gitDir: gitDir)
+                let range = (worker * top / workers)..<((worker + 1) * top / workers)
+                try fill(chunks[worker], from: try own.lookupTree(treeID), entries: range, ref: ref, expectedNotes: notes / workers)
+            } catch {
+                errors.set(worker, error)
+            }
+        }
+        try errors.rethrow()
+        return LedgerRows(chunks: chunks)
+    }
+
+    /// About how many notes the tree holds: its entries, times the size of the first fan-out
+    /// directory when it has them.
+    private static func estimatedNotes(_ tree: GitObject) -> Int {
+        let top = git_tree_entrycount(tree.pointer)
+        guard top > 0, let first = git_tree_entry_byindex(tree.pointer, 0), git_tree_entry_type(first) == GIT_OBJECT_TREE,
+              let sub = try? tree.repository.lookupTree(ObjectID(git_tree_entry_id(first).pointee))
+        else { return top }
+        return top * max(1, git_tree_entrycount(sub.pointer))
+    }
+
+    private static func fill(_ chunk: Chunk, from tree: GitObject, entries: Range<Int>, ref: String, expectedNotes: Int) throws {
+        let repository = tree.repository
+        var reader = LineReader()
+        chunk.rows.reserveCapacity(expectedNotes)
+        try NotesTree.walk(tree, entries: entries, ref: ref) { annotated, blobID in
+            let blob = try repository.lookupBlob(blobID)
+            blob.withBytes { bytes in
+                if chunk.arena.count == 0 {
+                    // Most notes hold one record of similar size: reserve for all at once.
+                    chunk.arena.reserve(max(1, expectedNotes) * (bytes.count + 16))
+                }
+                reader.add(note: bytes, on: annotated, to: chunk)
+            }
+        }
+        if chunk.arena.exhausted || chunk.arena.count >= Int(Int32.max) {
+            throw LedgerError.outOfMemory(reading: ref)
+        }
+    }
+
+    /// Turns note lines into rows (one per reading thread: it keeps a scratch buffer).
+    struct LineReader {
+        private var scratch = [FieldRange](repeating: .absent, count: CanonicalRecordLine.fieldCount)
+
+        mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, to chunk: Chunk) {
+            RecordLines.forEach(bytes) { lineNumber, line in
+                add(line: line, number: lineNumber, on: commit, to: chunk)
+            }
+        }
+
+        private mutating func add(line: UnsafeRawBufferPointer, number: Int, on commit: ObjectID, to chunk: Chunk) {
+            let arena = chunk.arena
+            let base = arena.count
+            // A line holding '@' may carry a URL with credentials: it takes the parsing path,
+            // where the record's URLs are masked before the line is written again.
+            let mayHoldUserinfo = line.baseAddress.map { memchr($0, 0x40, line.count) != nil } ?? false
+            if !mayHoldUserinfo, let shape = scratch.withUnsafeMutableBufferPointer({ CanonicalRecordLine.shape(of: line, scratch: $0) }) {
+                arena.append(line)
+                let time = UnsafeRawBufferPointer(rebasing: line[shape.time])
+                chunk.rows.append(Row(
+                    start: Int32(base), end: Int32(arena.count), gap: Int32(base + shape.gap),
+                    time: FieldRange(shape.time, plus: base), alias: FieldRange(shape.alias, plus: base),
+                    function: FieldRange(shape.function, plus: base), region: FieldRange(shape.region, plus: base),
+                    instant: RecordTime.secondsSince1970(time) ?? -Double.infinity, commit: commit))
+                return
+            }
+            switch RecordParser.parse(line) {
+            case let .success(parsed):
+                let record = parsed.maskingUserinfo()
+                var writer = RecordWriter()
+                let gap = writer.object(record, commit: nil)
+                writer.bytes.withUnsafeBytes { arena.append($0) }
+                let end = arena.count
+                chunk.rows.append(Row(
+                    start: Int32(base), end: Int32(end), gap: Int32(base + gap),
+                    time: FieldRange(arena.append(record.time)), alias: FieldRange(arena.append(record.alias)),
+                    function: FieldRange(arena.append(record.function)), region: FieldRange(arena.append(record.region)),
+                    instant: RecordTime.secondsSince1970(record.time) ?? -Double.infinity, commit: commit))
+            case let .failure(problem):
+                chunk.problems.append("note on \(commit.hex) line \(number): \(problem.text)")
+            }
+        }
+    }
+
+    // MARK: Selecting
+
+    /// The keys of the rows matching `query`, in answer order, cut to its limit.
+    func select(_ query: HistoryQuery) -> [Key] {
+        let alias = query.alias.map { Array($0.utf8) }
+        let function = query.function.map { Array($0.utf8) }
+        let region = query.region.map { Array($0.utf8) }
+        let since = query.since?.timeIntervalSince1970
+        var keys: [Key] = []
+        keys.reserveCapacity(count)
+        for (c, chunk) in chunks.enumerated() {
+            let arena = chunk.arena
+            for (i, row) in chunk.rows.enumerated() {
+                if let alias, !arena.bytes(row.alias.range).elementsEqual(alias) { continue }
+                if let function, !arena.bytes(row.function.range).elementsEqual(function) { continue }
+                if let region, !arena.bytes(row.region.range).elementsEqual(region) { continue }
+                if let since, !(row.instant >= since) { continue }
+                keys.append(Key(instant: row.instant, chunk: Int32(c), index: Int32(i)))
+            }
+        }
+        keys.sort { l, r in
+            if l.instant != r.instant { return l.instant > r.instant }
+            var lc = row(l).commit.raw, rc = row(r).commit.raw
+            let byCommit = git_oid_cmp(&lc, &rc)
+            if byCommit != 0 { return byCommit < 0 }
+            return (l.chunk, l.index) < (r.chunk, r.index)
+        }
+        if let limit = query.limit, keys.count > max(0, limit) { keys.removeLast(keys.count - max(0, limit)) }
+        return keys
+    }
+
+    func row(_ key: Key) -> Row {
+        chunks[Int(key.chunk)].rows[Int(key.index)]
+    }
+
+    /// The record line of a row (valid while the rows live).
+    func line(_ key: Key) -> UnsafeRawBufferPointer {
+        let row = row(key)
+        return chunks[Int(key.chunk)].arena.bytes(Int(row.start)..<Int(row.end))
+    }
+
+    /// The rows decoded into entries; a row that does not decode (it cannot: every row is the
+    /// writer's output) is reported in `problems` rather than dropped silently.
+    func entries(_ keys: [Key]) -> (entries: [LedgerEntry], problems: [String]) {
+        var entries: [LedgerEntry] = []
+        var problems: [String] = []
+        entries.reserveCapacity(keys.count)
+        for key in keys {
+            let commit = row(key).commit.hex
+            switch RecordParser.parse(line(key)) {
+            case let .success(record): entries.append(LedgerEntry(commit: commit, record: record))
+            case let .failure(problem): problems.append("note on \(commit): \(problem.text)")
+            }
+        }
+        return (entries, problems)
+    }
+
+    // MARK: Printing
+
+    private static let commitKey = Array(#""commit":""#.utf8)
+
+    /// `history --json`: `[` the rows' objects with `commit` spliced in `]`, sized exactly.
+    ///
+    /// Every record's place in the output is known before any byte is copied, so from
+    /// `parallelFrom` records on a few threads fill disjoint ranges.
+    func json(_ keys: [Key], parallelFrom threshold: Int = 2048) -> ByteArena {
+        let perEntry = Self.commitKey.count + 40 + 2
+        // starts[k]: where record k begins, its separating comma included.
+        var starts = [Int](repeating: 0, count: keys.count + 1)
+        var at = 1  // after [
+        for (k, key) in keys.enumerated() {
+            starts[k] = at
+            let row = row(key)
+            at += (k > 0 ? 1 : 0) + Int(row.end - row.start) + perEntry
+        }
+        starts[keys.count] = at
+        let size = at + 1  // and ]
+        let offsets = starts
+        let chunks = self.chunks
+        let output = ByteArena()
+        output.append(upTo: size) { out in
+            guard let base = out.baseAddress else { return 0 }
+            base.storeBytes(of: 0x5B, as: UInt8.self)  // [
+            base.storeBytes(of: 0x5D, toByteOffset: size - 1, as: UInt8.self)  // ]
+            let target = OutputBytes(base: base)
+            let workers = readerThreads(for: keys.count, parallelFrom: threshold)
+            if workers == 1 {
+                Self.fillJSON(target, keys[...], starts: offsets, chunks: chunks)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
+                    Self.fillJSON(target, keys[range], starts: offsets, chunks: chunks)
+                }
+            }
+            return size
+        }
+        return output
+    }
+
+    /// The output buffer, shared by the threads filling it (each writes only its own records).
+    private struct OutputBytes: @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+    }
+
+    /// Writes the records `keys` (a slice of all keys, indices kept) at their `starts`.
+    private static func fillJSON(_ target: OutputBytes, _ keys: ArraySlice<Key>, starts: [Int], chunks: [Chunk]) {
+        let out = target.base
+        for k in keys.indices {
+            let key = keys[k]
+            let arena = chunks[Int(key.chunk)].arena
+            let row = chunks[Int(key.chunk)].rows[Int(key.index)]
+            var at = starts[k]
+            func copy(_ bytes: UnsafeRawBufferPointer) {
+                guard let from = bytes.baseAddress else { return }
+                (out + at).copyMemory(from: from, byteCount: bytes.count)
+                at += bytes.count
+            }
+            if k > 0 {
+                out.storeBytes(of: 0x2C, toByteOffset: at, as: UInt8.self)  // ,
+                at += 1
+            }
+            copy(arena.bytes(Int(row.start)..<Int(row.gap)))
+            commitKey.withUnsafeBytes { copy($0) }
+            row.commit.writeHex(to: out + at)
+            at += 40
+            out.storeBytes(of: 0x22, toByteOffset: at, as: UInt8.self)  // "
+            out.storeBytes(of: 0x2C, toByteOffset: at + 1, as: UInt8.self)  // ,
+            at += 2
+            copy(arena.bytes(Int(row.gap)..<Int(row.end)))
+        }
+    }
+
+    /// `history`: one line per row (see ``HistoryLine``), newline-terminated.
+    ///
+    /// From `parallelFrom` rows on, a few threads render disjoint runs of rows into their own
+    /// buffers, which are then joined in order.
+    func text(_ keys: [Key], parallelFrom threshold: Int = 2048) -> ByteArena {
+        let workers = readerThreads(for: keys.count, parallelFrom: threshold)
+        let output = ByteArena()
+        if workers == 1 {
+            renderText(keys[...], into: output)
+            return output
+        }
+        let parts = (0..<workers).map { _ in ByteArena() }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
+            renderText(keys[range], into: parts[worker])
+        }
+        output.reserve(parts.reduce(0) { $0 + $1.count })
+        for part in parts {
+            output.append(part.all)
+            if part.exhausted { output.markExhausted() }
+        }
+        return output
+    }
+
+    private func renderText(_ keys: ArraySlice<Key>, into out: ByteArena) {
+        var renderer = HistoryLine.Renderer()
+        var hex = [UInt8](repeating: 0, count: 40)
+        out.reserve(keys.count * 160)
+        for key in keys {
+            let row = row(key)
+            hex.withUnsafeMutableBytes { buffer in
+                guard let base = buffer.baseAddress else { return }
+                row.commit.writeHex(to: base)
+                renderer.render(line(key), commit: UnsafeRawBufferPointer(rebasing: buffer[0..<12]), into: out)
+            }
+        }
+    }
+}
+
+extension FieldRange {
+    fileprivate init(_ range: Range<Int>, plus offset: Int = 0) {
+        self.init(start: Int32(range.lowerBound + offset), end: Int32(range.upperBound + offset))
+    }
+}
+
+extension ObjectID {
+    /// Writes the 40 hex digits at `out`.
+    func writeHex(to out: UnsafeMutableRawPointer) {
+        var raw = self.raw
+        withUnsafeBytes(of: &raw.id) { id in
+            var at = 0
+            for byte in id {
+                out.storeBytes(of: lowerHexDigits[Int(byte >> 4)], toByteOffset: at, as: UInt8.self)
+                out.storeBytes(of: lowerHexDigits[Int(byte & 0x0F)], toByteOffset: at + 1, as: UInt8.self)
+                at += 2
+            }
+        }
+    }
+}
+
+private let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// One error slot per worker thread; each worker writes only its own slot.
+final class ErrorSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [(any Error)?]
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ error: any Error) {
+        lock.lock()
+        slots[index] = error
+        lock.unlock()
+    }
+
+    func rethrow() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let error = slots.compactMap({ $0 }).first { throw error }
+    }
+}

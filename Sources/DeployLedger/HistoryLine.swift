@@ -1,3 +1,4 @@
+import Foundation
 import Safety
 
 /// The human form of a record: `history` prints one per record and `show` one per record on the
@@ -13,145 +14,164 @@ import Safety
 /// ESC sequence or a newline in a value prints as `\e` or `\n`, never raw, so no value can clear
 /// the screen or forge a second record line, and no URL shows its password.
 enum HistoryLine {
-    /// Renders record lines (``RecordWriter``'s form) at byte level, with one scratch buffer.
+    /// Renders record lines (``RecordWriter``'s form) at byte level, with one scanner.
     struct Renderer {
-        private var ranges = [FieldRange](repeating: .absent, count: CanonicalRecordLine.fieldCount)
+        private var scanner = CanonicalRecordLine()
 
         private static func position(_ name: String) -> Int { RecordSchema.index[name] ?? -1 }
-        private static let time = position("time"), function = position("function"), alias = position("alias")
-        private static let version = position("version"), previousVersion = position("previousVersion")
-        private static let weight = position("weight"), branch = position("branch"), trigger = position("trigger")
-        private static let result = position("result"), ci = position("ci"), build = position("build")
-        private static let job = position("job"), attempt = position("attempt"), actor = position("actor")
-        private static let overrideProtection = position("overrideProtection"), dirty = position("dirty")
-        private static let allowOlder = position("allowOlder"), skipCheck = position("skipCheck")
-        private static let lintDisabled = position("lintDisabled"), supersededByVersion = position("supersededByVersion")
-        private static let supersededByCommit = position("supersededByCommit"), error = position("error")
+        private let time = position("time"), function = position("function"), alias = position("alias")
+        private let version = position("version"), previousVersion = position("previousVersion")
+        private let weight = position("weight"), branch = position("branch"), trigger = position("trigger")
+        private let result = position("result"), ci = position("ci"), build = position("build")
+        private let job = position("job"), attempt = position("attempt"), actor = position("actor")
+        private let overrideProtection = position("overrideProtection"), dirty = position("dirty")
+        private let allowOlder = position("allowOlder"), skipCheck = position("skipCheck")
+        private let lintDisabled = position("lintDisabled"), supersededByVersion = position("supersededByVersion")
+        private let supersededByCommit = position("supersededByCommit"), error = position("error")
+
+        /// One line being written: the record line, its field ranges, and where it goes.
+        private struct Line {
+            let bytes: UnsafeRawBufferPointer
+            let ranges: UnsafeBufferPointer<FieldRange>
+            /// Every value is printable ASCII without escapes or `@`: its own display text.
+            let plain: Bool
+            let out: ByteArena
+            var parts = 0
+
+            func value(_ position: Int) -> UnsafeRawBufferPointer? {
+                guard position >= 0, ranges[position].isPresent else { return nil }
+                return UnsafeRawBufferPointer(rebasing: bytes[ranges[position].range])
+            }
+
+            func has(_ position: Int) -> Bool {
+                position >= 0 && ranges[position].isPresent
+            }
+
+            func isTrue(_ position: Int) -> Bool {
+                guard let raw = value(position) else { return false }
+                return raw.count == 4 && raw[0] == 0x74  // true
+            }
+
+            func show(_ position: Int, orDash: Bool = false) {
+                if let raw = value(position) {
+                    if plain { out.append(raw) } else { Renderer.display(raw, into: out) }
+                } else if orDash {
+                    out.append(static: "-")
+                }
+            }
+
+            /// Starts one item of the last column.
+            mutating func part(_ label: StaticString) {
+                out.append(static: parts == 0 ? "  " : " ")
+                out.append(static: label)
+                parts += 1
+            }
+        }
 
         /// Appends the line for `line` (without `commit`) on `commit` (hex digits shown as they
         /// are), newline included.
         mutating func render(_ line: UnsafeRawBufferPointer, commit: UnsafeRawBufferPointer, into out: ByteArena) {
-            let readable = ranges.withUnsafeMutableBufferPointer { CanonicalRecordLine.fields(of: line, into: $0) }
-            guard readable else {
+            guard scanner.fields(of: line) else {
                 // Rows are always the writer's output; say so rather than print half a line.
                 out.append(static: "(a record that cannot be shown) ")
                 out.append(commit)
                 out.append(static: "\n")
                 return
             }
-            func value(_ position: Int) -> UnsafeRawBufferPointer? {
-                guard position >= 0, ranges[position].isPresent else { return nil }
-                return UnsafeRawBufferPointer(rebasing: line[ranges[position].range])
+            let plain = scanner.lastLineIsSimple && (line.baseAddress.map { memchr($0, 0x40, line.count) == nil } ?? true)
+            scanner.ranges.withUnsafeBufferPointer { ranges in
+                render(line, ranges: ranges, plain: plain, commit: commit, into: out)
             }
-            func isTrue(_ position: Int) -> Bool {
-                guard let raw = value(position) else { return false }
-                return raw.count == 4 && raw[0] == 0x74  // true
-            }
-            func show(_ position: Int, orDash: Bool = false) {
-                if let raw = value(position) {
-                    Self.display(raw, into: out)
-                } else if orDash {
-                    out.append(static: "-")
-                }
-            }
+        }
 
-            show(Self.time)
+        /// ``render(_:commit:into:)`` for a line already scanned (`ranges` from
+        /// ``CanonicalRecordLine``); `plain` when every value is printable ASCII without
+        /// escapes or `@`, so each is its own display text.
+        func render(
+            _ line: UnsafeRawBufferPointer, ranges: UnsafeBufferPointer<FieldRange>, plain: Bool,
+            commit: UnsafeRawBufferPointer, into out: ByteArena
+        ) {
+            var l = Line(bytes: line, ranges: ranges, plain: plain, out: out)
+            render(&l, commit: commit)
+        }
+
+        private func render(_ l: inout Line, commit: UnsafeRawBufferPointer) {
+            let out = l.out
+            l.show(time)
             out.append(static: "  ")
-            show(Self.function)
+            l.show(function)
             out.append(static: ":")
-            show(Self.alias)
+            l.show(alias)
             out.append(static: "  ")
-            let version = value(Self.version)
-            if version != nil {
+            let current = l.value(version)
+            if current != nil {
                 out.append(static: "v")
-                show(Self.version)
+                l.show(version)
             } else {
                 out.append(static: "-")
             }
-            if let previous = value(Self.previousVersion), !(version.map { previous.elementsEqual($0) } ?? false) {
+            if let previous = l.value(previousVersion), !(current.map { previous.elementsEqual($0) } ?? false) {
                 out.append(static: " (was ")
-                Self.display(previous, into: out)
+                l.show(previousVersion)
                 out.append(static: ")")
             }
-            if let weight = value(Self.weight) {
+            if let percent = l.value(weight) {
                 out.append(static: " ")
-                out.append(weight)
+                out.append(percent)
                 out.append(static: "%")
             }
             out.append(static: "  ")
             out.append(commit)
             out.append(static: "  ")
-            show(Self.branch, orDash: true)
+            l.show(branch, orDash: true)
             out.append(static: "  ")
-            show(Self.trigger)
+            l.show(trigger)
             out.append(static: "  ")
-            show(Self.result)
+            l.show(result)
 
-            var first = true
-            func part() {
-                out.append(static: first ? "  " : " ")
-                first = false
-            }
-            if value(Self.ci) != nil {
-                part()
-                show(Self.ci)
-                if value(Self.build) != nil {
+            if l.has(ci) {
+                l.part("")
+                l.show(ci)
+                if l.has(build) {
                     out.append(static: " #")
-                    show(Self.build)
+                    l.show(build)
                 }
-                if value(Self.job) != nil {
+                if l.has(job) {
                     out.append(static: " job ")
-                    show(Self.job)
+                    l.show(job)
                 }
-                if value(Self.attempt) != nil {
+                if l.has(attempt) {
                     out.append(static: " attempt ")
-                    show(Self.attempt)
+                    l.show(attempt)
                 }
             }
-            if value(Self.actor) != nil {
-                part()
-                out.append(static: "by ")
-                show(Self.actor)
+            if l.has(actor) {
+                l.part("by ")
+                l.show(actor)
             }
-            if isTrue(Self.overrideProtection) {
-                part()
-                out.append(static: "OVERRIDE")
+            if l.isTrue(overrideProtection) { l.part("OVERRIDE") }
+            if l.isTrue(dirty) { l.part("dirty") }
+            if l.isTrue(allowOlder) { l.part("ALLOW-OLDER") }
+            if l.isTrue(skipCheck) { l.part("SKIP-CHECK") }
+            if l.has(lintDisabled) {
+                l.part("lint off: ")
+                l.show(lintDisabled)
             }
-            if isTrue(Self.dirty) {
-                part()
-                out.append(static: "dirty")
-            }
-            if isTrue(Self.allowOlder) {
-                part()
-                out.append(static: "ALLOW-OLDER")
-            }
-            if isTrue(Self.skipCheck) {
-                part()
-                out.append(static: "SKIP-CHECK")
-            }
-            if value(Self.lintDisabled) != nil {
-                part()
-                out.append(static: "lint off: ")
-                show(Self.lintDisabled)
-            }
-            let byVersion = value(Self.supersededByVersion), byCommit = value(Self.supersededByCommit)
-            if byVersion != nil || byCommit != nil {
-                part()
-                out.append(static: "superseded")
-                if let byVersion {
+            if l.has(supersededByVersion) || l.has(supersededByCommit) {
+                l.part("superseded")
+                if l.has(supersededByVersion) {
                     out.append(static: " by v")
-                    Self.display(byVersion, into: out)
+                    l.show(supersededByVersion)
                 }
-                if let byCommit {
+                if let byCommit = l.value(supersededByCommit) {
                     out.append(static: " (")
                     Self.displayCommit(byCommit, into: out)
                     out.append(static: ")")
                 }
             }
-            if value(Self.error) != nil {
-                part()
-                out.append(static: "error: ")
-                show(Self.error)
+            if l.has(error) {
+                l.part("error: ")
+                l.show(error)
             }
             out.append(static: "\n")
         }

@@ -191,7 +191,7 @@ public struct Ledger {
         let tipID = tip.id
         let cache = useCache && query.selectsEverything ? HistoryCache(repository: repository) : nil
         if let cache, let cached = cache.load(tipID, format: format) { return cached }
-        let rows = try LedgerRows.read(notesCommit: tip, ref: ref, parallelFrom: parallelFrom)
+        let rows = try LedgerRows.read(notesCommit: tip, ref: ref, text: format == .text, parallelFrom: parallelFrom)
         let keys = rows.select(query)
         let bytes = format == .json ? rows.json(keys, parallelFrom: parallelFrom) : rows.text(keys, parallelFrom: parallelFrom)
         if bytes.exhausted { throw LedgerError.outOfMemory(reading: ref) }

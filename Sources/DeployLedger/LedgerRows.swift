@@ -59,12 +59,17 @@ final class LedgerRows: @unchecked Sendable {
         /// `time` in seconds since 1970; -infinity when it does not parse.
         var instant: Double
         var commit: ObjectID
+        /// The `history` text line, in the chunk's ``Chunk/text`` (when the rows were read
+        /// for text).
+        var text: FieldRange = .absent
     }
 
     /// The rows of a run of consecutive notes, read by one thread.
     final class Chunk: @unchecked Sendable {
         // Written only by the thread that reads the chunk, read only after that thread is done.
         let arena = ByteArena()
+        /// The rows' text lines, rendered while reading (only when reading for text).
+        let text = ByteArena()
         var rows: [Row] = []
         var problems: [String] = []
     }
@@ -96,7 +101,11 @@ final class LedgerRows: @unchecked Sendable {
     /// tree (the 256 `ab/` fan-out directories git uses for many notes, or the notes themselves)
     /// are split into ranges, one per thread, and each thread walks its range with its own
     /// repository handle (libgit2 handles are not shared between threads).
-    static func read(notesCommit: GitObject, ref: String, parallelFrom threshold: Int = 2048) throws -> LedgerRows {
+    ///
+    /// With `text`, each thread also renders each row's `history` line right after checking it,
+    /// from the field ranges that check found: every line is scanned once, and the rendering is
+    /// spread over the reading threads.
+    static func read(notesCommit: GitObject, ref: String, text: Bool = false, parallelFrom threshold: Int = 2048) throws -> LedgerRows {
         let repository = notesCommit.repository
         let tree = try NotesTree.tree(of: notesCommit, ref: ref)
         let top = git_tree_entrycount(tree.pointer)
@@ -104,7 +113,7 @@ final class LedgerRows: @unchecked Sendable {
         let workers = readerThreads(for: notes, parallelFrom: threshold, ranges: top)
         let chunks = (0..<workers).map { _ in Chunk() }
         if workers == 1 {
-            try fill(chunks[0], from: tree, entries: 0..<top, ref: ref, expectedNotes: notes)
+            try fill(chunks[0], from: tree, entries: 0..<top, ref: ref, text: text, expectedNotes: notes)
             return LedgerRows(chunks: chunks)
         }
         let gitDir = repository.gitDir
@@ -114,7 +123,7 @@ final class LedgerRows: @unchecked Sendable {
             do {
                 let own = try GitRepository.open(gitDir: gitDir)
                 let range = (worker * top / workers)..<((worker + 1) * top / workers)
-                try fill(chunks[worker], from: try own.lookupTree(treeID), entries: range, ref: ref, expectedNotes: notes / workers)
+                try fill(chunks[worker], from: try own.lookupTree(treeID), entries: range, ref: ref, text: text, expectedNotes: notes / workers)
             } catch {
                 errors.set(worker, error)
             }
@@ -133,9 +142,9 @@ final class LedgerRows: @unchecked Sendable {
         return top * max(1, git_tree_entrycount(sub.pointer))
     }
 
-    private static func fill(_ chunk: Chunk, from tree: GitObject, entries: Range<Int>, ref: String, expectedNotes: Int) throws {
+    private static func fill(_ chunk: Chunk, from tree: GitObject, entries: Range<Int>, ref: String, text: Bool, expectedNotes: Int) throws {
         let repository = tree.repository
-        var reader = LineReader()
+        var reader = LineReader(renderer: text ? HistoryLine.Renderer() : nil)
         chunk.rows.reserveCapacity(expectedNotes)
         try NotesTree.walk(tree, entries: entries, ref: ref) { annotated, blobID in
             let blob = try repository.lookupBlob(blobID)
@@ -143,20 +152,33 @@ final class LedgerRows: @unchecked Sendable {
                 if chunk.arena.count == 0 {
                     // Most notes hold one record of similar size: reserve for all at once.
                     chunk.arena.reserve(max(1, expectedNotes) * (bytes.count + 16))
+                    if text { chunk.text.reserve(max(1, expectedNotes) * (bytes.count / 3 + 64)) }
                 }
                 reader.add(note: bytes, on: annotated, to: chunk)
             }
         }
-        if chunk.arena.exhausted || chunk.arena.count >= Int(Int32.max) {
+        if chunk.arena.exhausted || chunk.arena.count >= Int(Int32.max) || chunk.text.exhausted || chunk.text.count >= Int(Int32.max) {
             throw LedgerError.outOfMemory(reading: ref)
         }
     }
 
     /// Turns note lines into rows (one per reading thread: it keeps a scratch buffer).
     struct LineReader {
-        private var scratch = [FieldRange](repeating: .absent, count: CanonicalRecordLine.fieldCount)
+        private var scanner = CanonicalRecordLine()
+        private var renderer: HistoryLine.Renderer?
+        /// The annotated commit's first 12 hex digits, as the text line shows it.
+        private var shortCommit = [UInt8](repeating: 0, count: 40)
+
+        init(renderer: HistoryLine.Renderer?) {
+            self.renderer = renderer
+        }
 
         mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, to chunk: Chunk) {
+            if renderer != nil {
+                shortCommit.withUnsafeMutableBytes { buffer in
+                    if let base = buffer.baseAddress { commit.writeHex(to: base) }
+                }
+            }
             RecordLines.forEach(bytes) { lineNumber, line in
                 add(line: line, number: lineNumber, on: commit, to: chunk)
             }
@@ -168,14 +190,26 @@ final class LedgerRows: @unchecked Sendable {
             // A line holding '@' may carry a URL with credentials: it takes the parsing path,
             // where the record's URLs are masked before the line is written again.
             let mayHoldUserinfo = line.baseAddress.map { memchr($0, 0x40, line.count) != nil } ?? false
-            if !mayHoldUserinfo, let shape = scratch.withUnsafeMutableBufferPointer({ CanonicalRecordLine.shape(of: line, scratch: $0) }) {
+            if !mayHoldUserinfo, let shape = scanner.shape(of: line) {
                 arena.append(line)
                 let time = UnsafeRawBufferPointer(rebasing: line[shape.time])
+                var text = FieldRange.absent
+                if let renderer {
+                    // The check just found every field: render from its ranges (no '@' here).
+                    let textStart = chunk.text.count
+                    let plain = scanner.lastLineIsSimple
+                    scanner.withRanges { ranges in
+                        shortCommit.withUnsafeBytes { hex in
+                            renderer.render(line, ranges: ranges, plain: plain, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: chunk.text)
+                        }
+                    }
+                    text = FieldRange(textStart..<chunk.text.count)
+                }
                 chunk.rows.append(Row(
                     start: Int32(base), end: Int32(arena.count), gap: Int32(base + shape.gap),
                     time: FieldRange(shape.time, plus: base), alias: FieldRange(shape.alias, plus: base),
                     function: FieldRange(shape.function, plus: base), region: FieldRange(shape.region, plus: base),
-                    instant: RecordTime.secondsSince1970(time) ?? -Double.infinity, commit: commit))
+                    instant: RecordTime.secondsSince1970(time) ?? -Double.infinity, commit: commit, text: text))
                 return
             }
             switch RecordParser.parse(line) {
@@ -185,11 +219,24 @@ final class LedgerRows: @unchecked Sendable {
                 let gap = writer.object(record, commit: nil)
                 writer.bytes.withUnsafeBytes { arena.append($0) }
                 let end = arena.count
+                var text = FieldRange.absent
+                if renderer != nil {
+                    let textStart = chunk.text.count
+                    let hexDigits = shortCommit
+                    var lineRenderer = renderer ?? HistoryLine.Renderer()
+                    writer.bytes.withUnsafeBytes { written in
+                        hexDigits.withUnsafeBytes { hex in
+                            lineRenderer.render(written, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: chunk.text)
+                        }
+                    }
+                    renderer = lineRenderer
+                    text = FieldRange(textStart..<chunk.text.count)
+                }
                 chunk.rows.append(Row(
                     start: Int32(base), end: Int32(end), gap: Int32(base + gap),
                     time: FieldRange(arena.append(record.time)), alias: FieldRange(arena.append(record.alias)),
                     function: FieldRange(arena.append(record.function)), region: FieldRange(arena.append(record.region)),
-                    instant: RecordTime.secondsSince1970(record.time) ?? -Double.infinity, commit: commit))
+                    instant: RecordTime.secondsSince1970(record.time) ?? -Double.infinity, commit: commit, text: text))
             case let .failure(problem):
                 chunk.problems.append("note on \(commit.hex) line \(number): \(problem.text)")
             }
@@ -328,41 +375,48 @@ final class LedgerRows: @unchecked Sendable {
         }
     }
 
-    /// `history`: one line per row (see ``HistoryLine``), newline-terminated.
+    /// `history`: one line per row (see ``HistoryLine``), newline-terminated, from the lines
+    /// rendered while reading (``read(notesCommit:ref:text:parallelFrom:)`` with `text`).
     ///
-    /// From `parallelFrom` rows on, a few threads render disjoint runs of rows into their own
-    /// buffers, which are then joined in order.
+    /// Like ``json(_:parallelFrom:)``, every line's place is known before any byte is copied,
+    /// so from `parallelFrom` rows on a few threads fill disjoint ranges.
     func text(_ keys: [Key], parallelFrom threshold: Int = 2048) -> ByteArena {
-        let workers = readerThreads(for: keys.count, parallelFrom: threshold)
+        var starts = [Int](repeating: 0, count: keys.count + 1)
+        var at = 0
+        for (k, key) in keys.enumerated() {
+            starts[k] = at
+            at += row(key).text.range.count
+        }
+        starts[keys.count] = at
+        let size = at
+        let offsets = starts
+        let chunks = self.chunks
         let output = ByteArena()
-        if workers == 1 {
-            renderText(keys[...], into: output)
-            return output
-        }
-        let parts = (0..<workers).map { _ in ByteArena() }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
-            renderText(keys[range], into: parts[worker])
-        }
-        output.reserve(parts.reduce(0) { $0 + $1.count })
-        for part in parts {
-            output.append(part.all)
-            if part.exhausted { output.markExhausted() }
+        guard size > 0 else { return output }
+        output.append(upTo: size) { out in
+            guard let base = out.baseAddress else { return 0 }
+            let target = OutputBytes(base: base)
+            let workers = readerThreads(for: keys.count, parallelFrom: threshold)
+            if workers == 1 {
+                Self.fillText(target, keys[...], starts: offsets, chunks: chunks)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
+                    Self.fillText(target, keys[range], starts: offsets, chunks: chunks)
+                }
+            }
+            return size
         }
         return output
     }
 
-    private func renderText(_ keys: ArraySlice<Key>, into out: ByteArena) {
-        var renderer = HistoryLine.Renderer()
-        var hex = [UInt8](repeating: 0, count: 40)
-        out.reserve(keys.count * 160)
-        for key in keys {
-            let row = row(key)
-            hex.withUnsafeMutableBytes { buffer in
-                guard let base = buffer.baseAddress else { return }
-                row.commit.writeHex(to: base)
-                renderer.render(line(key), commit: UnsafeRawBufferPointer(rebasing: buffer[0..<12]), into: out)
-            }
+    private static func fillText(_ target: OutputBytes, _ keys: ArraySlice<Key>, starts: [Int], chunks: [Chunk]) {
+        for k in keys.indices {
+            let key = keys[k]
+            let chunk = chunks[Int(key.chunk)]
+            let line = chunk.text.bytes(chunk.rows[Int(key.index)].text.range)
+            guard let from = line.baseAddress else { continue }
+            (target.base + starts[k]).copyMemory(from: from, byteCount: line.count)
         }
     }
 }

@@ -7,10 +7,12 @@ import Foundation
 /// Initialises libgit2 exactly once per process; a global `let` is lazily and atomically set up.
 ///
 /// Strict hash verification (re-hashing every object read) is turned off: git does not verify on
-/// read either, and for `history` over 10,000 notes it costs about a third of the run time.
+/// read either, and for `history` over 10,000 notes it costs about a third of the run time. The
+/// object cache is turned off too: every note blob is read once (BENCHMARKS.md, history).
 private let libgit2InitCount: Int32 = {
     let count = git_libgit2_init()
     _ = clibgit2_set_strict_hash_verification(0)
+    _ = clibgit2_set_caching(0)
     return count
 }()
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Safety
 @testable import DeployLedger
 
 /// `Ledger.history`: the one reader's verbatim-line path and the per-notes-commit cache must print
@@ -172,6 +173,79 @@ import Testing
             let shape = Array(text.utf8).withUnsafeBytes { CanonicalRecordLine.shape(of: $0) }
             #expect(shape != nil, "not taken verbatim: \(text)")
         }
+    }
+
+    /// The text line rebuilt from the record with String operations: every value through
+    /// `URLText.maskingUserinfo` and `DisplayText.escaped`, in the documented columns.
+    static func referenceLine(_ r: DeployRecord, commit: String) -> String {
+        func d(_ value: String) -> String { DisplayText.escaped(URLText.maskingUserinfo(value)) }
+        var version = r.version.map { "v" + d($0) } ?? "-"
+        if let previous = r.previousVersion, previous != r.version { version += " (was \(d(previous)))" }
+        if let weight = r.weight { version += " \(weight)%" }
+        var columns = [d(r.time), d(r.function) + ":" + d(r.alias), version, String(commit.prefix(12)), r.branch.map(d) ?? "-",
+                       r.trigger.rawValue, r.result.rawValue]
+        var place: [String] = []
+        if let ci = r.ci {
+            var text = d(ci)
+            if let build = r.build { text += " #" + d(build) }
+            if let job = r.job { text += " job " + d(job) }
+            if let attempt = r.attempt { text += " attempt " + d(attempt) }
+            place.append(text)
+        }
+        if let actor = r.actor { place.append("by " + d(actor)) }
+        if r.overrideProtection == true { place.append("OVERRIDE") }
+        if r.dirty == true { place.append("dirty") }
+        if r.allowOlder == true { place.append("ALLOW-OLDER") }
+        if r.skipCheck == true { place.append("SKIP-CHECK") }
+        if let lint = r.lintDisabled { place.append("lint off: " + d(lint)) }
+        if r.supersededByVersion != nil || r.supersededByCommit != nil {
+            var text = "superseded"
+            if let version = r.supersededByVersion { text += " by v" + d(version) }
+            if let commit = r.supersededByCommit {
+                let isID = commit.utf8.count == 40 && commit.allSatisfy(\.isHexDigit)
+                text += " (" + (isID ? String(commit.prefix(12)) : d(commit)) + ")"
+            }
+            place.append(text)
+        }
+        if let error = r.error { place.append("error: " + d(error)) }
+        if !place.isEmpty { columns.append(place.joined(separator: " ")) }
+        return columns.joined(separator: "  ")
+    }
+
+    /// The byte-level renderer (verbatim lines, and lines written again) prints exactly the
+    /// reference line for records full of hostile and ordinary values.
+    @Test func theTextLineIsTheEscapedReferenceLine() throws {
+        let pool = ["main", "feature/x", "a\nb", "\u{1B}[2J", "https://u:p4ss@h/x", "x@y", "Zoë", "\u{202E}rtl", "\"quoted\"",
+                    "back\\slash", "tab\there", "\u{7F}", "\u{85}", "", "1.2", "   ", "#", "%", "\r", "\u{0}",
+                    String(repeating: "c", count: 40), String(repeating: "F", count: 40)]
+        var generator = SystemRandomNumberGenerator()
+        func pick() -> String { pool[Int.random(in: 0..<pool.count, using: &generator)] }
+        func maybe() -> String? { Bool.random(using: &generator) ? pick() : nil }
+        func flag() -> Bool? { [true, false, nil][Int.random(in: 0..<3, using: &generator)] }
+        let box = try Sandbox()
+        let dir = try box.makeRepository()
+        let head = try box.git(["rev-parse", "HEAD"], in: dir).trimmingCharacters(in: .whitespacesAndNewlines)
+        var records: [DeployRecord] = []
+        for i in 0..<80 {
+            var r = DeployRecord(
+                time: DeployRecord.timestamp(Date(timeIntervalSince1970: 1_700_000_000 + Double(i))), function: pick(), region: pick(),
+                alias: pick(), result: DeployRecord.Outcome.allCases.randomElement(using: &generator) ?? .deployed,
+                trigger: DeployRecord.Trigger.allCases.randomElement(using: &generator) ?? .ci, tool: pick())
+            r.version = maybe(); r.previousVersion = Bool.random(using: &generator) ? r.version : maybe()
+            r.weight = Bool.random(using: &generator) ? Int.random(in: -5...100, using: &generator) : nil
+            r.ci = maybe(); r.build = maybe(); r.job = maybe(); r.attempt = maybe(); r.branch = maybe(); r.actor = maybe()
+            r.dirty = flag(); r.overrideProtection = flag(); r.allowOlder = flag(); r.skipCheck = flag()
+            r.lintDisabled = maybe(); r.supersededByVersion = maybe(); r.supersededByCommit = maybe(); r.error = maybe()
+            r.buildUrl = maybe(); r.account = maybe(); r.codeSha256 = maybe(); r.promotedFrom = maybe()
+            #expect(r.historyLine(commit: head) == Self.referenceLine(r, commit: head), "\(r.jsonLine())")
+            records.append(r)
+        }
+        let ledger = Ledger(repository: try open(dir))
+        try ledger.append(records.map { RecordOnCommit($0, on: "HEAD") }, author: .lambdaDeploy)
+        let text = String(decoding: try ledger.history(HistoryQuery(), format: .text, cache: false).bytes, as: UTF8.self)
+        let expected = records.reversed().map { Self.referenceLine($0, commit: head) + "\n" }.joined()
+        #expect(text == expected)
+        #expect(!text.unicodeScalars.contains { DisplayText.needsEscape($0) && $0 != "\n" })
     }
 
     /// The printed shape: keys sorted, `commit` in its sorted place, nil optionals left out.

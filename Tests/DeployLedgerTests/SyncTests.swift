@@ -211,6 +211,8 @@ import Testing
         PorcelainCase(name: "non-fast-forward", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (non-fast-forward)\nDone\n", stderr: "error: failed to push", expected: .lostRace),
         PorcelainCase(name: "fetch first", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (fetch first)\nDone\n", stderr: "", expected: .lostRace),
         PorcelainCase(name: "lost lock race", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (failed to update ref)\nDone\n", stderr: "", expected: .lostRace),
+        PorcelainCase(name: "lost lock race, no porcelain line", status: 1, stdout: "", stderr: "error: cannot lock ref 'refs/notes/deploys': is at 1a but expected 2b\nerror: failed to push some refs\n", expected: .lostRace),
+        PorcelainCase(name: "incorrect old value", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (incorrect old value provided)\nDone\n", stderr: "", expected: .lostRace),
         PorcelainCase(name: "hook declined", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (pre-receive hook declined)\nDone\n", stderr: "", expected: nil),
         PorcelainCase(name: "auth failure", status: 128, stdout: "", stderr: "remote: denied\nfatal: unable to access 'https://user:secret@example.com/r.git/': 403\n", expected: nil),
     ])
@@ -227,6 +229,34 @@ import Testing
                 #expect(message.contains("push"))
                 #expect(!message.contains("secret"))
             }
+        }
+    }
+
+    /// One retry loop: a remote whose ref stays locked loses every round; sharing gives up
+    /// after exactly `maxAttempts` pushes (not rounds of rounds), naming the race.
+    @Test func aRaceThatNeverEndsIsRetriedByOneBoundedLoop() throws {
+        let s = try Setup()
+        let dir = try s.clone("a")
+        let log = s.box.path + "/pushes.log"
+        try "#!/bin/sh\necho push >> \(log)\nexit 0\n".write(toFile: s.remote + "/hooks/pre-receive", atomically: true, encoding: .utf8)
+        chmod(s.remote + "/hooks/pre-receive", 0o755)
+        try FileManager.default.createDirectory(atPath: s.remote + "/refs/notes", withIntermediateDirectories: true)
+        try "".write(toFile: s.remote + "/refs/notes/deploys.lock", atomically: true, encoding: .utf8)
+        let sync = try s.sync(dir)
+        try sync.ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        let error = try #require(failure { try sync.share(maxAttempts: 3) } as? LedgerError)
+        #expect(error == .pushKeptLosingRace(remote: "origin", notesRef: "refs/notes/deploys", attempts: 3))
+        #expect(error.errorDescription?.contains("lambda-deploy notes push") == true)
+        let pushes = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(pushes.count == 3)
+        // The pause doubles (with jitter, times 0.5 to 1.5) up to its cap.
+        var timing = sync
+        timing.retryDelay = 0.1
+        timing.maximumDelay = 1
+        for _ in 0..<50 {
+            #expect((0.05...0.15).contains(timing.delay(afterRound: 1)))
+            #expect((0.2...0.6).contains(timing.delay(afterRound: 3)))
+            #expect((0.5...1.5).contains(timing.delay(afterRound: 30)))
         }
     }
 

@@ -55,6 +55,19 @@ public struct Ledger {
 
     // MARK: Writing
 
+    /// Checks what can be checked before anything changes in AWS, so a deploy never happens
+    /// without the record it needs: the notes ref is a valid ref name and, if it exists, a notes
+    /// commit in git's layout, and the repository's objects and refs can be written.
+    public func checkWritable() throws {
+        let ref = try checkedRef()
+        if let tip = try repository.notesCommit(ref) { try NotesTree.check(tip, ref: ref) }
+        var common = String(cString: git_repository_commondir(repository.pointer))
+        while common.count > 1 && common.hasSuffix("/") { common.removeLast() }
+        for directory in [common + "/objects", common + "/refs"] where access(directory, W_OK) != 0 {
+            throw LedgerError.repositoryNotWritable(path: directory)
+        }
+    }
+
     /// Appends `record` as a new line to the note on `commit` (a revision; tags are peeled).
     public func append(_ record: DeployRecord, to commit: String, author: Signature) throws {
         try append([RecordOnCommit(record, on: commit)], author: author)

@@ -23,6 +23,8 @@ public enum LedgerError: LocalizedError, Equatable, Sendable {
     case notesTreeHasForeignEntry(ref: String, path: String, kind: String)
     /// The remote's notes (fetched into a private ref) cannot be merged; `reason` says why.
     case remoteNotesUnusable(remote: String, notesRef: String, reason: String)
+    /// The repository cannot take a new record: `path` (its objects or refs) is not writable.
+    case repositoryNotWritable(path: String)
     /// Memory ran out while reading every record of the ref.
     case outOfMemory(reading: String)
     /// A remote (from the config or a flag) is not a remote name or repository URL git accepts.
@@ -65,6 +67,8 @@ public enum LedgerError: LocalizedError, Equatable, Sendable {
             return "\(name) holds \(kind) '\(path)' that is not a note (git's notes layout: a file per annotated commit, named by its id, in two-digit directories): list it with `git ls-tree -r \(name)`, and restore a notes commit without it (or delete the ref with `git update-ref -d \(name)` after checking)"
         case let .remoteNotesUnusable(remote, notesRef, reason):
             return "\(shown(remote))'s \(shown(notesRef)) cannot be merged: \(shown(reason)); repair it on \(shown(remote)) (delete it there with `git push \(shown(remote)) :\(shown(notesRef))` after checking, if it holds no records), then run `lambda-deploy notes fetch` again"
+        case let .repositoryNotWritable(path):
+            return "deploy records cannot be written: \(shown(path)) is not writable; fix its permissions (or run as its owner) before deploying, or the deploy will happen without a record"
         case let .outOfMemory(ref):
             return "out of memory while reading the deploy records in \(shown(ref)): filter with --alias, --function or --since, or run where more memory is available"
         case let .invalidRemote(remote, problem):

@@ -129,3 +129,29 @@ import Testing
         #expect(failure { _ = try ledger.count() } is LedgerError)
     }
 }
+
+/// What a deploy checks before any AWS call, so a record can always be written afterwards.
+@Suite struct PreflightTests {
+    @Test func aWritableRepositoryPasses() throws {
+        let box = try Sandbox()
+        let ledger = Ledger(repository: try open(try box.makeRepository()))
+        try ledger.checkWritable()
+        try ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        try ledger.checkWritable()
+    }
+
+    @Test func aBadRefABrokenRefOrAReadOnlyRepositoryFailsBeforehand() throws {
+        let box = try Sandbox()
+        let dir = try box.makeRepository()
+        let repo = try open(dir)
+        #expect(failure { try Ledger(repository: repo, notesRef: "refs/notes/a..b").checkWritable() } is LedgerError)
+        try box.pointRef("refs/notes/deploys", at: .blob, in: dir)
+        #expect(failure { try Ledger(repository: repo).checkWritable() } is LedgerError)
+        let clean = try box.makeRepository("clean")
+        guard getuid() != 0 else { return }  // root writes anywhere: nothing to check
+        chmod(clean + "/.git/objects", 0o555)
+        defer { chmod(clean + "/.git/objects", 0o755) }
+        let error = try #require(failure { try Ledger(repository: try open(clean)).checkWritable() } as? LedgerError)
+        #expect(error == .repositoryNotWritable(path: clean + "/.git/objects"))
+    }
+}

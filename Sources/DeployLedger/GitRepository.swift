@@ -238,6 +238,23 @@ public final class GitRepository {
         return GitBlob(blob, repository: self)
     }
 
+    /// Calls `body` with a blob's bytes, freeing the blob right after: the reader's per-note
+    /// path, without a handle object per note (10,000 notes, 10,000 fewer allocations).
+    func withBlob<R>(_ id: ObjectID, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        var raw = id.raw
+        var blob: OpaquePointer?
+        try check(git_blob_lookup(&blob, pointer, &raw), "git_blob_lookup")
+        guard let blob else {
+            throw LedgerError.libgit2(call: "git_blob_lookup", code: -1, message: "no blob returned")
+        }
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size > 0, let base = git_blob_rawcontent(blob) else {
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return try body(UnsafeRawBufferPointer(start: base, count: size))
+    }
+
     func createBlob(_ bytes: [UInt8]) throws -> ObjectID {
         var oid = git_oid()
         let code = bytes.withUnsafeBytes { buffer in

@@ -71,7 +71,15 @@ final class LedgerRows: @unchecked Sendable {
         /// The rows' text lines, rendered while reading (only when reading for text).
         let text = ByteArena()
         var rows: [Row] = []
-        var problems: [String] = []
+        var problems: [Problem] = []
+    }
+
+    /// A line that is not a record, with its note's place in the notes tree, so problems are
+    /// reported in tree order whatever order the notes were read in.
+    struct Problem {
+        var treeOrder: Int
+        var line: Int
+        var text: String
     }
 
     /// A row's place in an answer.
@@ -88,7 +96,10 @@ final class LedgerRows: @unchecked Sendable {
         self.chunks = chunks
     }
 
-    var problems: [String] { chunks.flatMap(\.problems) }
+    /// The lines that are not records, in notes-tree order (as `git notes list` shows notes).
+    var problems: [String] {
+        chunks.flatMap(\.problems).sorted { ($0.treeOrder, $0.line) < ($1.treeOrder, $1.line) }.map(\.text)
+    }
 
     var count: Int { chunks.reduce(0) { $0 + $1.rows.count } }
 
@@ -97,10 +108,10 @@ final class LedgerRows: @unchecked Sendable {
     /// Reads every note of `notesCommit` (the commit `ref` points at), on a few threads from
     /// about `parallelFrom` notes on.
     ///
-    /// Inflating 10,000 blobs is most of a cold `history`, so the top-level entries of the notes
-    /// tree (the 256 `ab/` fan-out directories git uses for many notes, or the notes themselves)
-    /// are split into ranges, one per thread, and each thread walks its range with its own
-    /// repository handle (libgit2 handles are not shared between threads).
+    /// The notes tree is walked (and checked) first, without reading any note; the notes are then
+    /// read in pack order (see ``PackOrder``), split into contiguous runs, one per thread, each
+    /// thread with its own repository handle (libgit2 handles are not shared between threads).
+    /// Inflating the blobs is most of a cold `history`.
     ///
     /// With `text`, each thread also renders each row's `history` line right after checking it,
     /// from the field ranges that check found: every line is scanned once, and the rendering is
@@ -108,22 +119,25 @@ final class LedgerRows: @unchecked Sendable {
     static func read(notesCommit: GitObject, ref: String, text: Bool = false, parallelFrom threshold: Int = 2048) throws -> LedgerRows {
         let repository = notesCommit.repository
         let tree = try NotesTree.tree(of: notesCommit, ref: ref)
-        let top = git_tree_entrycount(tree.pointer)
-        let notes = estimatedNotes(tree)
-        let workers = readerThreads(for: notes, parallelFrom: threshold, ranges: top)
+        var notes: [NotePair] = []
+        try NotesTree.walk(tree, entries: 0..<git_tree_entrycount(tree.pointer), ref: ref) { annotated, blob in
+            notes.append(NotePair(annotated: annotated, blob: blob, treeOrder: notes.count))
+        }
+        if notes.count >= 64 { notes = PackOrder(repository: repository).sorted(notes) }
+        let workers = readerThreads(for: notes.count, parallelFrom: threshold)
         let chunks = (0..<workers).map { _ in Chunk() }
         if workers == 1 {
-            try fill(chunks[0], from: tree, entries: 0..<top, ref: ref, text: text, expectedNotes: notes)
+            try fill(chunks[0], from: notes[...], repository: repository, ref: ref, text: text)
             return LedgerRows(chunks: chunks)
         }
         let gitDir = repository.gitDir
-        let treeID = ObjectID(git_tree_id(tree.pointer).pointee)
+        let all = notes
         let errors = ErrorSlots(count: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             do {
                 let own = try GitRepository.open(gitDir: gitDir)
-                let range = (worker * top / workers)..<((worker + 1) * top / workers)
-                try fill(chunks[worker], from: try own.lookupTree(treeID), entries: range, ref: ref, text: text, expectedNotes: notes / workers)
+                let range = (worker * all.count / workers)..<((worker + 1) * all.count / workers)
+                try fill(chunks[worker], from: all[range], repository: own, ref: ref, text: text)
             } catch {
                 errors.set(worker, error)
             }
@@ -132,29 +146,17 @@ final class LedgerRows: @unchecked Sendable {
         return LedgerRows(chunks: chunks)
     }
 
-    /// About how many notes the tree holds: its entries, times the size of the first fan-out
-    /// directory when it has them.
-    private static func estimatedNotes(_ tree: GitObject) -> Int {
-        let top = git_tree_entrycount(tree.pointer)
-        guard top > 0, let first = git_tree_entry_byindex(tree.pointer, 0), git_tree_entry_type(first) == GIT_OBJECT_TREE,
-              let sub = try? tree.repository.lookupTree(ObjectID(git_tree_entry_id(first).pointee))
-        else { return top }
-        return top * max(1, git_tree_entrycount(sub.pointer))
-    }
-
-    private static func fill(_ chunk: Chunk, from tree: GitObject, entries: Range<Int>, ref: String, text: Bool, expectedNotes: Int) throws {
-        let repository = tree.repository
+    private static func fill(_ chunk: Chunk, from notes: ArraySlice<NotePair>, repository: GitRepository, ref: String, text: Bool) throws {
         var reader = LineReader(renderer: text ? HistoryLine.Renderer() : nil)
-        chunk.rows.reserveCapacity(expectedNotes)
-        try NotesTree.walk(tree, entries: entries, ref: ref) { annotated, blobID in
-            let blob = try repository.lookupBlob(blobID)
-            blob.withBytes { bytes in
+        chunk.rows.reserveCapacity(notes.count)
+        for note in notes {
+            try repository.withBlob(note.blob) { bytes in
                 if chunk.arena.count == 0 {
                     // Most notes hold one record of similar size: reserve for all at once.
-                    chunk.arena.reserve(max(1, expectedNotes) * (bytes.count + 16))
-                    if text { chunk.text.reserve(max(1, expectedNotes) * (bytes.count / 3 + 64)) }
+                    chunk.arena.reserve(notes.count * (bytes.count + 16))
+                    if text { chunk.text.reserve(notes.count * (bytes.count / 3 + 64)) }
                 }
-                reader.add(note: bytes, on: annotated, to: chunk)
+                reader.add(note: bytes, on: note.annotated, treeOrder: note.treeOrder, to: chunk)
             }
         }
         if chunk.arena.exhausted || chunk.arena.count >= Int(Int32.max) || chunk.text.exhausted || chunk.text.count >= Int(Int32.max) {
@@ -173,18 +175,18 @@ final class LedgerRows: @unchecked Sendable {
             self.renderer = renderer
         }
 
-        mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, to chunk: Chunk) {
+        mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, treeOrder: Int, to chunk: Chunk) {
             if renderer != nil {
                 shortCommit.withUnsafeMutableBytes { buffer in
                     if let base = buffer.baseAddress { commit.writeHex(to: base) }
                 }
             }
             RecordLines.forEach(bytes) { lineNumber, line in
-                add(line: line, number: lineNumber, on: commit, to: chunk)
+                add(line: line, number: lineNumber, on: commit, treeOrder: treeOrder, to: chunk)
             }
         }
 
-        private mutating func add(line: UnsafeRawBufferPointer, number: Int, on commit: ObjectID, to chunk: Chunk) {
+        private mutating func add(line: UnsafeRawBufferPointer, number: Int, on commit: ObjectID, treeOrder: Int, to chunk: Chunk) {
             let arena = chunk.arena
             let base = arena.count
             // A line holding '@' may carry a URL with credentials: it takes the parsing path,
@@ -238,7 +240,7 @@ final class LedgerRows: @unchecked Sendable {
                     function: FieldRange(arena.append(record.function)), region: FieldRange(arena.append(record.region)),
                     instant: RecordTime.secondsSince1970(record.time) ?? -Double.infinity, commit: commit, text: text))
             case let .failure(problem):
-                chunk.problems.append("note on \(commit.hex) line \(number): \(problem.text)")
+                chunk.problems.append(Problem(treeOrder: treeOrder, line: number, text: "note on \(commit.hex) line \(number): \(problem.text)"))
             }
         }
     }

@@ -6,9 +6,9 @@ import Foundation
 /// Small buffers come from `malloc`. From ``mappedFrom`` bytes on, the buffer is its own
 /// anonymous mapping, 2 MiB aligned and advised for transparent huge pages: a cold `history` of
 /// 10,000 records fills about 5 MB of records and then a 5 MB printed array, and first touching
-/// that 4 KiB at a time cost about 2,400 page faults, some 3 ms of a 50 ms run
-/// (ci/bench-history.sh); on 2 MiB pages it is a handful. Where huge pages are off the advice is
-/// ignored and the buffer behaves like a `malloc` one.
+/// that 4 KiB at a time costs over a thousand more page faults (3,090 against 4,229 for
+/// `history` on 10,000 records, and a tenth of the CPU time on 100,000: BENCHMARKS.md). Where
+/// huge pages are off the advice is ignored and the buffer behaves like a `malloc` one.
 final class ByteArena: @unchecked Sendable {
     // Written only by the thread filling it, read only after that thread is done (see Chunk).
     private var base: UnsafeMutableRawPointer?
@@ -112,8 +112,8 @@ final class ByteArena: @unchecked Sendable {
     }
 }
 
-/// How many threads read (or print) `count` records: one below `threshold`, else one per core up
-/// to four (more only contend on libgit2's pack locks), and never more than `ranges` pieces of work.
+/// How many threads read `count` notes: one below `threshold`, else one per core up to four
+/// (more only contend on libgit2's pack locks), and never more than `ranges` pieces of work.
 func readerThreads(for count: Int, parallelFrom threshold: Int, ranges: Int = .max) -> Int {
     guard count >= threshold, ranges > 1 else { return 1 }
     return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, ranges))

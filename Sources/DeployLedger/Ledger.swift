@@ -192,8 +192,7 @@ public struct Ledger {
         try history(query, format: format, cache: useCache, parallelFrom: 2048)
     }
 
-    /// ``history(_:format:cache:)`` reading and printing on several threads from `parallelFrom`
-    /// records on.
+    /// ``history(_:format:cache:)`` reading on several threads from `parallelFrom` notes on.
     func history(_ query: HistoryQuery, format: HistoryFormat, cache useCache: Bool, parallelFrom: Int) throws -> HistoryOutput {
         let ref = try checkedRef()
         guard let tip = try repository.notesCommit(ref) else {
@@ -206,7 +205,7 @@ public struct Ledger {
         if let cache, let cached = cache.load(tipID, format: format) { return cached }
         let rows = try LedgerRows.read(notesCommit: tip, ref: ref, text: format == .text, parallelFrom: parallelFrom)
         let keys = rows.select(query)
-        let bytes = format == .json ? rows.json(keys, parallelFrom: parallelFrom) : rows.text(keys, parallelFrom: parallelFrom)
+        let bytes = format == .json ? rows.json(keys) : rows.text(keys)
         if bytes.exhausted { throw LedgerError.outOfMemory(reading: ref) }
         let output = HistoryOutput(bytes, problems: rows.problems, isEmpty: keys.isEmpty)
         cache?.store(output, for: tipID, format: format)

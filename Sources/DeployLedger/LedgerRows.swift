@@ -306,120 +306,61 @@ final class LedgerRows: @unchecked Sendable {
 
     private static let commitKey = Array(#""commit":""#.utf8)
 
-    /// `history --json`: `[` the rows' objects with `commit` spliced in `]`, sized exactly.
+    /// `history --json`: `[` the rows' objects with `commit` spliced in `]`, sized exactly and
+    /// written in one pass.
     ///
-    /// Every record's place in the output is known before any byte is copied, so from
-    /// `parallelFrom` records on a few threads fill disjoint ranges.
-    func json(_ keys: [Key], parallelFrom threshold: Int = 2048) -> ByteArena {
+    /// (Filling the output on several threads, as an earlier version did, saved nothing
+    /// measurable once the rows were read in pack order: BENCHMARKS.md, history.)
+    func json(_ keys: [Key]) -> ByteArena {
         let perEntry = Self.commitKey.count + 40 + 2
-        // starts[k]: where record k begins, its separating comma included.
-        var starts = [Int](repeating: 0, count: keys.count + 1)
-        var at = 1  // after [
+        var size = 2  // [ and ]
         for (k, key) in keys.enumerated() {
-            starts[k] = at
             let row = row(key)
-            at += (k > 0 ? 1 : 0) + Int(row.end - row.start) + perEntry
+            size += (k > 0 ? 1 : 0) + Int(row.end - row.start) + perEntry
         }
-        starts[keys.count] = at
-        let size = at + 1  // and ]
-        let offsets = starts
-        let chunks = self.chunks
         let output = ByteArena()
         output.append(upTo: size) { out in
             guard let base = out.baseAddress else { return 0 }
-            base.storeBytes(of: 0x5B, as: UInt8.self)  // [
-            base.storeBytes(of: 0x5D, toByteOffset: size - 1, as: UInt8.self)  // ]
-            let target = OutputBytes(base: base)
-            let workers = readerThreads(for: keys.count, parallelFrom: threshold)
-            if workers == 1 {
-                Self.fillJSON(target, keys[...], starts: offsets, chunks: chunks)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
-                    Self.fillJSON(target, keys[range], starts: offsets, chunks: chunks)
-                }
-            }
-            return size
-        }
-        return output
-    }
-
-    /// The output buffer, shared by the threads filling it (each writes only its own records).
-    private struct OutputBytes: @unchecked Sendable {
-        let base: UnsafeMutableRawPointer
-    }
-
-    /// Writes the records `keys` (a slice of all keys, indices kept) at their `starts`.
-    private static func fillJSON(_ target: OutputBytes, _ keys: ArraySlice<Key>, starts: [Int], chunks: [Chunk]) {
-        let out = target.base
-        for k in keys.indices {
-            let key = keys[k]
-            let arena = chunks[Int(key.chunk)].arena
-            let row = chunks[Int(key.chunk)].rows[Int(key.index)]
-            var at = starts[k]
-            func copy(_ bytes: UnsafeRawBufferPointer) {
+            var at = 0
+            func put(_ bytes: UnsafeRawBufferPointer) {
                 guard let from = bytes.baseAddress else { return }
-                (out + at).copyMemory(from: from, byteCount: bytes.count)
+                (base + at).copyMemory(from: from, byteCount: bytes.count)
                 at += bytes.count
             }
-            if k > 0 {
-                out.storeBytes(of: 0x2C, toByteOffset: at, as: UInt8.self)  // ,
+            func put(_ byte: UInt8) {
+                base.storeBytes(of: byte, toByteOffset: at, as: UInt8.self)
                 at += 1
             }
-            copy(arena.bytes(Int(row.start)..<Int(row.gap)))
-            commitKey.withUnsafeBytes { copy($0) }
-            row.commit.writeHex(to: out + at)
-            at += 40
-            out.storeBytes(of: 0x22, toByteOffset: at, as: UInt8.self)  // "
-            out.storeBytes(of: 0x2C, toByteOffset: at + 1, as: UInt8.self)  // ,
-            at += 2
-            copy(arena.bytes(Int(row.gap)..<Int(row.end)))
-        }
-    }
-
-    /// `history`: one line per row (see ``HistoryLine``), newline-terminated, from the lines
-    /// rendered while reading (``read(notesCommit:ref:text:parallelFrom:)`` with `text`).
-    ///
-    /// Like ``json(_:parallelFrom:)``, every line's place is known before any byte is copied,
-    /// so from `parallelFrom` rows on a few threads fill disjoint ranges.
-    func text(_ keys: [Key], parallelFrom threshold: Int = 2048) -> ByteArena {
-        var starts = [Int](repeating: 0, count: keys.count + 1)
-        var at = 0
-        for (k, key) in keys.enumerated() {
-            starts[k] = at
-            at += row(key).text.range.count
-        }
-        starts[keys.count] = at
-        let size = at
-        let offsets = starts
-        let chunks = self.chunks
-        let output = ByteArena()
-        guard size > 0 else { return output }
-        output.append(upTo: size) { out in
-            guard let base = out.baseAddress else { return 0 }
-            let target = OutputBytes(base: base)
-            let workers = readerThreads(for: keys.count, parallelFrom: threshold)
-            if workers == 1 {
-                Self.fillText(target, keys[...], starts: offsets, chunks: chunks)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    let range = (worker * keys.count / workers)..<((worker + 1) * keys.count / workers)
-                    Self.fillText(target, keys[range], starts: offsets, chunks: chunks)
-                }
+            put(0x5B)  // [
+            for (k, key) in keys.enumerated() {
+                let chunk = chunks[Int(key.chunk)]
+                let row = chunk.rows[Int(key.index)]
+                if k > 0 { put(0x2C) }  // ,
+                put(chunk.arena.bytes(Int(row.start)..<Int(row.gap)))
+                Self.commitKey.withUnsafeBytes { put($0) }
+                row.commit.writeHex(to: base + at)
+                at += 40
+                put(0x22)  // "
+                put(0x2C)  // ,
+                put(chunk.arena.bytes(Int(row.gap)..<Int(row.end)))
             }
-            return size
+            put(0x5D)  // ]
+            return at
         }
         return output
     }
 
-    private static func fillText(_ target: OutputBytes, _ keys: ArraySlice<Key>, starts: [Int], chunks: [Chunk]) {
-        for k in keys.indices {
-            let key = keys[k]
+    /// `history`: one line per row (see ``HistoryLine``), newline-terminated, copied from the
+    /// lines rendered while reading (``read(notesCommit:ref:text:parallelFrom:)`` with `text`).
+    func text(_ keys: [Key]) -> ByteArena {
+        let size = keys.reduce(0) { $0 + row($1).text.range.count }
+        let output = ByteArena()
+        output.reserve(size)
+        for key in keys {
             let chunk = chunks[Int(key.chunk)]
-            let line = chunk.text.bytes(chunk.rows[Int(key.index)].text.range)
-            guard let from = line.baseAddress else { continue }
-            (target.base + starts[k]).copyMemory(from: from, byteCount: line.count)
+            output.append(chunk.text.bytes(chunk.rows[Int(key.index)].text.range))
         }
+        return output
     }
 }
 

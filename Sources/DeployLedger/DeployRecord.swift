@@ -150,22 +150,25 @@ public struct DeployRecord: Sendable, Equatable {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    /// Parses a note's text: the records it holds and one problem per line that is not a record.
+    /// Parses a note: the records it holds and one problem per line that is not a record.
     ///
     /// A line broken by a hand edit is reported, never fatal; blank lines are skipped.
-    public static func parseNote(_ text: String) -> (records: [DeployRecord], problems: [String]) {
+    static func parseNote(_ bytes: UnsafeRawBufferPointer) -> (records: [DeployRecord], problems: [String]) {
         var records: [DeployRecord] = []
         var problems: [String] = []
-        var text = text
-        text.withUTF8 { buffer in
-            RecordLines.forEach(UnsafeRawBufferPointer(buffer)) { lineNumber, line in
-                switch RecordParser.parse(line) {
-                case let .success(record): records.append(record)
-                case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
-                }
+        RecordLines.forEach(bytes) { lineNumber, line in
+            switch RecordParser.parse(line) {
+            case let .success(record): records.append(record)
+            case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
             }
         }
         return (records, problems)
+    }
+
+    /// ``parseNote(_:)-(UnsafeRawBufferPointer)`` over a note's text.
+    static func parseNote(_ text: String) -> (records: [DeployRecord], problems: [String]) {
+        var text = text
+        return text.withUTF8 { parseNote(UnsafeRawBufferPointer($0)) }
     }
 }
 
@@ -187,19 +190,6 @@ public struct LedgerEntry: Sendable, Equatable, Encodable {
         try record.encode(to: encoder)
         var container = encoder.container(keyedBy: ExtraKeys.self)
         try container.encode(commit, forKey: .commit)
-    }
-
-    /// The entries as one JSON array, each object holding the record's keys plus `commit`, keys
-    /// sorted, slashes unescaped (what `history --json` prints for them).
-    public static func jsonArray(_ entries: [LedgerEntry]) -> String {
-        var out = RecordWriter()
-        out.raw("[")
-        for (index, entry) in entries.enumerated() {
-            if index > 0 { out.raw(",") }
-            out.object(entry.record, commit: entry.commit)
-        }
-        out.raw("]")
-        return String(decoding: out.bytes, as: UTF8.self)
     }
 }
 

@@ -228,18 +228,8 @@ public final class GitRepository {
         return GitObject(tree, repository: self)
     }
 
-    func lookupBlob(_ id: ObjectID) throws -> GitBlob {
-        var raw = id.raw
-        var blob: OpaquePointer?
-        try check(git_blob_lookup(&blob, pointer, &raw), "git_blob_lookup")
-        guard let blob else {
-            throw LedgerError.libgit2(call: "git_blob_lookup", code: -1, message: "no blob returned")
-        }
-        return GitBlob(blob, repository: self)
-    }
-
-    /// Calls `body` with a blob's bytes, freeing the blob right after: the reader's per-note
-    /// path, without a handle object per note (10,000 notes, 10,000 fewer allocations).
+    /// Calls `body` with a blob's bytes, freeing the blob right after (no handle object per
+    /// note: the reader reads 10,000 of them).
     func withBlob<R>(_ id: ObjectID, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         var raw = id.raw
         var blob: OpaquePointer?

@@ -156,7 +156,7 @@ public struct Ledger {
         guard let note else { return nil }
         let owned = GitNote(note, repository: repository)
         guard let id = git_note_id(owned.pointer) else { return nil }
-        return try repository.lookupBlob(ObjectID(id.pointee)).withBytes { Array($0) }
+        return try repository.withBlob(ObjectID(id.pointee)) { Array($0) }
     }
 
     // MARK: Reading
@@ -169,17 +169,8 @@ public struct Ledger {
         let ref = notesRef
         try NotesTree.check(tip, ref: ref)
         guard let bytes = try noteBytes(in: tip, on: target) else { return ([], []) }
-        var records: [DeployRecord] = []
-        var problems: [String] = []
-        bytes.withUnsafeBytes { buffer in
-            RecordLines.forEach(buffer) { lineNumber, line in
-                switch RecordParser.parse(line) {
-                case let .success(record): records.append(record.maskingUserinfo())
-                case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
-                }
-            }
-        }
-        return (records, problems)
+        let (records, problems) = bytes.withUnsafeBytes { DeployRecord.parseNote($0) }
+        return (records.map { $0.maskingUserinfo() }, problems)
     }
 
     /// `history`: the records matching `query`, newest first, as text lines or one JSON array

@@ -139,28 +139,6 @@ final class GitNote {
     }
 }
 
-/// Owns a `git_blob`.
-final class GitBlob {
-    let pointer: OpaquePointer
-    let repository: GitRepository
-
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_blob_free(pointer) }
-
-    /// Calls `body` with the blob's bytes without copying them.
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let size = Int(git_blob_rawsize(pointer))
-        guard size > 0, let base = git_blob_rawcontent(pointer) else {
-            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
-        }
-        return try body(UnsafeRawBufferPointer(start: base, count: size))
-    }
-}
-
 /// Owns a `git_treebuilder`.
 final class GitTreeBuilder {
     let pointer: OpaquePointer

@@ -97,7 +97,7 @@ extension Ledger {
     }
 
     private func blobText(_ id: ObjectID) throws -> [UInt8] {
-        try repository.lookupBlob(id).withBytes { Array($0) }
+        try repository.withBlob(id) { Array($0) }
     }
 }
 

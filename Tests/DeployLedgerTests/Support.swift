@@ -177,3 +177,18 @@ func failure(_ body: () throws -> Void) -> (any Error)? {
         return error
     }
 }
+
+extension LedgerEntry {
+    /// The entries as one JSON array written by the ledger's writer (what `history --json`
+    /// prints for them), for comparing outputs.
+    static func jsonArray(_ entries: [LedgerEntry]) -> String {
+        var out = RecordWriter()
+        out.raw("[")
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { out.raw(",") }
+            out.object(entry.record, commit: entry.commit)
+        }
+        out.raw("]")
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+}

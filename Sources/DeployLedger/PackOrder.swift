@@ -100,9 +100,10 @@ struct PackOrder {
     /// `notes` in pack order of their blobs (ties, and objects in no pack, keep their order).
     func sorted(_ notes: [NotePair]) -> [NotePair] {
         guard !indexes.isEmpty else { return notes }
-        let keys = notes.map { position(of: $0.blob) }
-        let order = notes.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
-        return order.map { notes[$0] }
+        // (position, original index) pairs sort fast and keep ties in their original order.
+        var keys = notes.indices.map { (position(of: notes[$0].blob), $0) }
+        keys.sort { $0 < $1 }
+        return keys.map { notes[$0.1] }
     }
 }
 

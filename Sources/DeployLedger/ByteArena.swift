@@ -1,7 +1,6 @@
 import Foundation
 
-/// A growable byte buffer with a stable owner, so entries can keep offsets into it and threads
-/// can each fill their own.
+/// A growable byte buffer with a stable owner, so entries can keep offsets into it.
 ///
 /// Small buffers come from `malloc`. From ``mappedFrom`` bytes on, the buffer is its own
 /// anonymous mapping, 2 MiB aligned and advised for transparent huge pages: a cold `history` of
@@ -10,7 +9,7 @@ import Foundation
 /// `history` on 10,000 records, and a tenth of the CPU time on 100,000: BENCHMARKS.md). Where
 /// huge pages are off the advice is ignored and the buffer behaves like a `malloc` one.
 final class ByteArena: @unchecked Sendable {
-    // Written only by the thread filling it, read only after that thread is done (see Chunk).
+    // Filled by one reader, then only read (a finished output travels in `HistoryOutput`).
     private var base: UnsafeMutableRawPointer?
     private(set) var count = 0
     private var capacity = 0
@@ -110,11 +109,4 @@ final class ByteArena: @unchecked Sendable {
     func copy() -> [UInt8] {
         withExtendedLifetime(self) { Array(all) }
     }
-}
-
-/// How many threads read `count` notes: one below `threshold`, else one per core up to four
-/// (more only contend on libgit2's pack locks), and never more than `ranges` pieces of work.
-func readerThreads(for count: Int, parallelFrom threshold: Int, ranges: Int = .max) -> Int {
-    guard count >= threshold, ranges > 1 else { return 1 }
-    return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, ranges))
 }

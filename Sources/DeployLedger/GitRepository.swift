@@ -29,15 +29,6 @@ public final class GitRepository {
         return GitRepository(pointer: repo)
     }
 
-    /// Opens a repository by its git directory (another handle on an already discovered one).
-    static func open(gitDir: String) throws -> GitRepository {
-        ensureLibgit2()
-        var repo: OpaquePointer?
-        try check(git_repository_open(&repo, gitDir), "git_repository_open")
-        guard let repo else { throw LedgerError.noRepository(path: gitDir) }
-        return GitRepository(pointer: repo)
-    }
-
     /// The working directory without a trailing slash; nil for a bare repository.
     public var workdir: String? {
         guard let path = git_repository_workdir(pointer) else { return nil }

@@ -41,9 +41,7 @@ public struct HistoryQuery: Sendable, Equatable {
 /// Order (D1 of issue 14: the same for text and JSON): newest first by the parsed instant
 /// (`…17.500Z` after `…17Z`; a time that does not parse counts as oldest), then by commit id,
 /// then by place in the notes tree.
-final class LedgerRows: @unchecked Sendable {
-    // Immutable once read: the chunks are filled by `read` and only read afterwards, also by the
-    // threads that print.
+final class LedgerRows {
     /// One record: its line in a chunk's arena and the values a query filters or sorts on.
     struct Row {
         /// The line without `commit`: `arena[start..<end]`.
@@ -64,9 +62,9 @@ final class LedgerRows: @unchecked Sendable {
         var text: FieldRange = .absent
     }
 
-    /// The rows of a run of consecutive notes, read by one thread.
-    final class Chunk: @unchecked Sendable {
-        // Written only by the thread that reads the chunk, read only after that thread is done.
+    /// Rows and the bytes they point into (one chunk per read; keys name their chunk, so rows
+    /// of several reads could be combined).
+    final class Chunk {
         let arena = ByteArena()
         /// The rows' text lines, rendered while reading (only when reading for text).
         let text = ByteArena()
@@ -89,7 +87,6 @@ final class LedgerRows: @unchecked Sendable {
         var index: Int32
     }
 
-    /// The chunks in note order (the order of the notes tree, as `git notes list` prints it).
     let chunks: [Chunk]
 
     init(chunks: [Chunk]) {
@@ -105,18 +102,16 @@ final class LedgerRows: @unchecked Sendable {
 
     // MARK: Reading
 
-    /// Reads every note of `notesCommit` (the commit `ref` points at), on a few threads from
-    /// about `parallelFrom` notes on.
+    /// Reads every note of `notesCommit` (the commit `ref` points at).
     ///
     /// The notes tree is walked (and checked) first, without reading any note; the notes are then
-    /// read in pack order (see ``PackOrder``), split into contiguous runs, one per thread, each
-    /// thread with its own repository handle (libgit2 handles are not shared between threads).
-    /// Inflating the blobs is most of a cold `history`.
+    /// read in pack order (see ``PackOrder``), on this thread: split over threads, the readers
+    /// only contended on libgit2's pack locks (more CPU time and more wall time than one reader:
+    /// BENCHMARKS.md, history). Inflating the blobs is most of a cold `history`.
     ///
-    /// With `text`, each thread also renders each row's `history` line right after checking it,
-    /// from the field ranges that check found: every line is scanned once, and the rendering is
-    /// spread over the reading threads.
-    static func read(notesCommit: GitObject, ref: String, text: Bool = false, parallelFrom threshold: Int = 2048) throws -> LedgerRows {
+    /// With `text`, each row's `history` line is rendered right after the row is checked, from
+    /// the field ranges the check found: every line is scanned once.
+    static func read(notesCommit: GitObject, ref: String, text: Bool = false) throws -> LedgerRows {
         let repository = notesCommit.repository
         let tree = try NotesTree.tree(of: notesCommit, ref: ref)
         var notes: [NotePair] = []
@@ -124,26 +119,9 @@ final class LedgerRows: @unchecked Sendable {
             notes.append(NotePair(annotated: annotated, blob: blob, treeOrder: notes.count))
         }
         if notes.count >= 64 { notes = PackOrder(repository: repository).sorted(notes) }
-        let workers = readerThreads(for: notes.count, parallelFrom: threshold)
-        let chunks = (0..<workers).map { _ in Chunk() }
-        if workers == 1 {
-            try fill(chunks[0], from: notes[...], repository: repository, ref: ref, text: text)
-            return LedgerRows(chunks: chunks)
-        }
-        let gitDir = repository.gitDir
-        let all = notes
-        let errors = ErrorSlots(count: workers)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            do {
-                let own = try GitRepository.open(gitDir: gitDir)
-                let range = (worker * all.count / workers)..<((worker + 1) * all.count / workers)
-                try fill(chunks[worker], from: all[range], repository: own, ref: ref, text: text)
-            } catch {
-                errors.set(worker, error)
-            }
-        }
-        try errors.rethrow()
-        return LedgerRows(chunks: chunks)
+        let chunk = Chunk()
+        try fill(chunk, from: notes[...], repository: repository, ref: ref, text: text)
+        return LedgerRows(chunks: [chunk])
     }
 
     private static func fill(_ chunk: Chunk, from notes: ArraySlice<NotePair>, repository: GitRepository, ref: String, text: Bool) throws {
@@ -386,25 +364,3 @@ extension ObjectID {
 }
 
 private let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-/// One error slot per worker thread; each worker writes only its own slot.
-final class ErrorSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [(any Error)?]
-
-    init(count: Int) {
-        slots = Array(repeating: nil, count: count)
-    }
-
-    func set(_ index: Int, _ error: any Error) {
-        lock.lock()
-        slots[index] = error
-        lock.unlock()
-    }
-
-    func rethrow() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        if let error = slots.compactMap({ $0 }).first { throw error }
-    }
-}

@@ -125,13 +125,6 @@ import Safety
         let text = try ledger.history(query, format: .text, cache: false)
         #expect(String(decoding: text.bytes, as: UTF8.self) == expected.text)
         #expect(text.isEmpty == expected.text.isEmpty)
-        // Split over threads (one note each here), the answer is the same.
-        for format in [HistoryFormat.json, .text] {
-            let one = try ledger.history(query, format: format, cache: false)
-            let threaded = try ledger.history(query, format: format, cache: false, parallelFrom: 1)
-            #expect(threaded.bytes == one.bytes)
-            #expect(threaded.problems == one.problems)
-        }
     }
 
     /// D1 (issue 14): a second-precision time next to a millisecond one sorts by the instant in

@@ -57,13 +57,11 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: loose + "/.git/objects/pack").isEmpty)
         let looseLedger = Ledger(repository: try open(loose))
         for format in [HistoryFormat.json, .text] {
-            for threshold in [1, Int.max] {
-                let a = try packed.history(HistoryQuery(), format: format, cache: false, parallelFrom: threshold)
-                let b = try looseLedger.history(HistoryQuery(), format: format, cache: false, parallelFrom: threshold)
-                #expect(a.bytes == b.bytes)
-                #expect(a.problems == b.problems)
-                #expect(a.problems.count == 120 / 7)
-            }
+            let a = try packed.history(HistoryQuery(), format: format, cache: false)
+            let b = try looseLedger.history(HistoryQuery(), format: format, cache: false)
+            #expect(a.bytes == b.bytes)
+            #expect(a.problems == b.problems)
+            #expect(a.problems.count == 120 / 7)
         }
         let problems = try packed.history(HistoryQuery(), format: .json, cache: false).problems
         let listed = try box.git(["notes", "--ref=deploys", "list"], in: dir).split(separator: "\n").map { String($0.split(separator: " ")[1]) }

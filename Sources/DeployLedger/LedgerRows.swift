@@ -110,7 +110,9 @@ final class LedgerRows {
     /// BENCHMARKS.md, history). Inflating the blobs is most of a cold `history`.
     ///
     /// With `text`, each row's `history` line is rendered right after the row is checked, from
-    /// the field ranges the check found: every line is scanned once.
+    /// the field ranges the check found (every line is scanned once), and the rows keep only
+    /// that line and the values queries filter on, not the record line: such rows serve
+    /// ``text(_:)``, not ``json(_:)`` or ``entries(_:)``.
     static func read(notesCommit: GitObject, ref: String, text: Bool = false) throws -> LedgerRows {
         let repository = notesCommit.repository
         let tree = try NotesTree.tree(of: notesCommit, ref: ref)
@@ -125,13 +127,13 @@ final class LedgerRows {
     }
 
     private static func fill(_ chunk: Chunk, from notes: ArraySlice<NotePair>, repository: GitRepository, ref: String, text: Bool) throws {
-        var reader = LineReader(renderer: text ? HistoryLine.Renderer() : nil)
+        var reader = LineReader(renders: text)
         chunk.rows.reserveCapacity(notes.count)
         for note in notes {
             try repository.withBlob(note.blob) { bytes in
                 if chunk.arena.count == 0 {
                     // Most notes hold one record of similar size: reserve for all at once.
-                    chunk.arena.reserve(notes.count * (bytes.count + 16))
+                    chunk.arena.reserve(notes.count * (text ? 64 : bytes.count + 16))
                     if text { chunk.text.reserve(notes.count * (bytes.count / 3 + 64)) }
                 }
                 reader.add(note: bytes, on: note.annotated, treeOrder: note.treeOrder, to: chunk)
@@ -145,16 +147,18 @@ final class LedgerRows {
     /// Turns note lines into rows (one per reading thread: it keeps a scratch buffer).
     struct LineReader {
         private var scanner = CanonicalRecordLine()
-        private var renderer: HistoryLine.Renderer?
+        private var renderer = HistoryLine.Renderer()
+        /// Whether rows keep their rendered text line instead of their record line.
+        private let renders: Bool
         /// The annotated commit's first 12 hex digits, as the text line shows it.
         private var shortCommit = [UInt8](repeating: 0, count: 40)
 
-        init(renderer: HistoryLine.Renderer?) {
-            self.renderer = renderer
+        init(renders: Bool) {
+            self.renders = renders
         }
 
         mutating func add(note bytes: UnsafeRawBufferPointer, on commit: ObjectID, treeOrder: Int, to chunk: Chunk) {
-            if renderer != nil {
+            if renders {
                 shortCommit.withUnsafeMutableBytes { buffer in
                     if let base = buffer.baseAddress { commit.writeHex(to: base) }
                 }
@@ -171,25 +175,32 @@ final class LedgerRows {
             // where the record's URLs are masked before the line is written again.
             let mayHoldUserinfo = line.baseAddress.map { memchr($0, 0x40, line.count) != nil } ?? false
             if !mayHoldUserinfo, let shape = scanner.shape(of: line) {
-                arena.append(line)
                 let time = UnsafeRawBufferPointer(rebasing: line[shape.time])
-                var text = FieldRange.absent
-                if let renderer {
-                    // The check just found every field: render from its ranges (no '@' here).
-                    let textStart = chunk.text.count
-                    let plain = scanner.lastLineIsSimple
-                    scanner.withRanges { ranges in
-                        shortCommit.withUnsafeBytes { hex in
-                            renderer.render(line, ranges: ranges, plain: plain, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: chunk.text)
-                        }
+                let instant = RecordTime.secondsSince1970(time) ?? -Double.infinity
+                guard renders else {
+                    arena.append(line)
+                    chunk.rows.append(Row(
+                        start: Int32(base), end: Int32(arena.count), gap: Int32(base + shape.gap),
+                        time: FieldRange(shape.time, plus: base), alias: FieldRange(shape.alias, plus: base),
+                        function: FieldRange(shape.function, plus: base), region: FieldRange(shape.region, plus: base),
+                        instant: instant, commit: commit))
+                    return
+                }
+                // The check just found every field: render from its ranges (no '@' here), and
+                // keep the values queries filter on (plain bytes: the check allows no escape).
+                let textStart = chunk.text.count
+                let plain = scanner.lastLineIsSimple
+                let text = chunk.text
+                scanner.withRanges { ranges in
+                    shortCommit.withUnsafeBytes { hex in
+                        renderer.render(line, ranges: ranges, plain: plain, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: text)
                     }
-                    text = FieldRange(textStart..<chunk.text.count)
                 }
                 chunk.rows.append(Row(
-                    start: Int32(base), end: Int32(arena.count), gap: Int32(base + shape.gap),
-                    time: FieldRange(shape.time, plus: base), alias: FieldRange(shape.alias, plus: base),
-                    function: FieldRange(shape.function, plus: base), region: FieldRange(shape.region, plus: base),
-                    instant: RecordTime.secondsSince1970(time) ?? -Double.infinity, commit: commit, text: text))
+                    start: Int32(base), end: Int32(base), gap: Int32(base),
+                    time: arena.keep(line, shape.time), alias: arena.keep(line, shape.alias),
+                    function: arena.keep(line, shape.function), region: arena.keep(line, shape.region),
+                    instant: instant, commit: commit, text: FieldRange(textStart..<chunk.text.count)))
                 return
             }
             switch RecordParser.parse(line) {
@@ -197,23 +208,22 @@ final class LedgerRows {
                 let record = parsed.maskingUserinfo()
                 var writer = RecordWriter()
                 let gap = writer.object(record, commit: nil)
-                writer.bytes.withUnsafeBytes { arena.append($0) }
-                let end = arena.count
                 var text = FieldRange.absent
-                if renderer != nil {
+                if renders {
                     let textStart = chunk.text.count
                     let hexDigits = shortCommit
-                    var lineRenderer = renderer ?? HistoryLine.Renderer()
                     writer.bytes.withUnsafeBytes { written in
                         hexDigits.withUnsafeBytes { hex in
-                            lineRenderer.render(written, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: chunk.text)
+                            renderer.render(written, commit: UnsafeRawBufferPointer(rebasing: hex[0..<12]), into: chunk.text)
                         }
                     }
-                    renderer = lineRenderer
                     text = FieldRange(textStart..<chunk.text.count)
+                } else {
+                    writer.bytes.withUnsafeBytes { arena.append($0) }
                 }
+                let end = arena.count
                 chunk.rows.append(Row(
-                    start: Int32(base), end: Int32(end), gap: Int32(base + gap),
+                    start: Int32(base), end: Int32(end), gap: Int32(renders ? base : base + gap),
                     time: FieldRange(arena.append(record.time)), alias: FieldRange(arena.append(record.alias)),
                     function: FieldRange(arena.append(record.function)), region: FieldRange(arena.append(record.region)),
                     instant: RecordTime.secondsSince1970(record.time) ?? -Double.infinity, commit: commit, text: text))
@@ -339,6 +349,15 @@ final class LedgerRows {
             output.append(chunk.text.bytes(chunk.rows[Int(key.index)].text.range))
         }
         return output
+    }
+}
+
+extension ByteArena {
+    /// Appends `line[range]` and returns where it landed.
+    fileprivate func keep(_ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> FieldRange {
+        let start = count
+        append(UnsafeRawBufferPointer(rebasing: line[range]))
+        return FieldRange(start..<count)
     }
 }
 

@@ -5,17 +5,20 @@
 #
 # Each repository is generated with `git fast-import` (the commits and the notes commit in one
 # stream; fast-import stores the similar note blobs as delta chains 50 deep, as a packed ledger
-# has them). All commands run on the same repository in the same run; each table shows medians,
-# their ratio to git log (targets: `history --json` cold <= 0.85, `history` cold <= 1.0, also at
-# 100,000 records), the mean CPU time (user + system, steadier than wall time on a busy machine), and for the large repository each command's peak resident memory from one run under
-# `/usr/bin/time -v`. History runs cold (its cache removed before each run: every note is read)
-# and warm (cache present). The load average is printed: the numbers mean little on a busy
-# machine.
+# has them). All commands run on the same repository in the same run, interleaved (one run of
+# each command per round, so a change in the machine's load hits them all alike); each table
+# shows the median wall time, its ratio to git log (targets: `history --json` cold <= 0.85,
+# `history` cold <= 1.0, also at 100,000 records), the median CPU time (user + system of the
+# command and its children, steadier than wall time on a busy machine) and each command's peak
+# resident memory from one run under `/usr/bin/time -v`. History runs cold (its cache removed
+# before each run: every note is read) and warm (cache present). The load average is printed:
+# the numbers mean little on a busy machine.
 #
 # Usage: ci/bench-history.sh [--count N] [--large N] [--runs N] [--keep DIR]
 #   --count N          records in the main repository (default 10000)
 #   --large N          records in the large one (default 100000; 0 skips it)
-#   --runs N           runs per measurement (default BENCH_RUNS, else 15; the large one at most 5)
+#   --runs N           rounds (default BENCH_RUNS, else 15; the large repository at most 5), after
+#                      two warm-up rounds
 #   LAMBDA_DEPLOY_BIN  the binary to time (default: what ci/support/build-release.sh builds)
 #   BENCH_REPO         keep the generated repositories under this directory (reused when present)
 #   BASELINE_BIN       another lambda-deploy build to time in the same run (e.g. before a change)
@@ -44,10 +47,6 @@ fi
 case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 if [ ! -x "$bin" ]; then
   echo "no lambda-deploy binary at $bin: run 'bash ci/support/build-release.sh' or set LAMBDA_DEPLOY_BIN" >&2
-  exit 2
-fi
-if ! command -v hyperfine >/dev/null 2>&1; then
-  echo "hyperfine is needed (apt-get install hyperfine)" >&2
   exit 2
 fi
 
@@ -141,34 +140,46 @@ measure() {  # count runs memory(0|1)
     exit 1
   fi
 
-  local load json baseline=()
+  local load load_after results
   load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-  json="$(mktemp)"
+  # name|prepare|command, one per line; git log is the reference.
+  local plan="text-cold|$cold|$text_cmd
+text-warm|$warm_text|$text_cmd
+json-cold|$cold|$json_cmd
+json-warm|$warm_json|$json_cmd"
   if [ -n "${BASELINE_BIN:-}" ]; then
-    baseline=(--prepare "bash -c \"$cold\"" -n baseline-json "'$BASELINE_BIN' history --json"
-              --prepare "bash -c \"$cold\"" -n baseline-text "'$BASELINE_BIN' history")
+    plan="$plan
+baseline-text|$cold|'$BASELINE_BIN' history
+baseline-json|$cold|'$BASELINE_BIN' history --json"
   fi
-  # -N: no intermediate shell, so the times are the commands' own.
-  hyperfine -N --warmup 2 --runs "$runs" --style none --export-json "$json" \
-    --prepare "bash -c \"$cold\"" -n text-cold "$text_cmd" \
-    --prepare "bash -c \"$warm_text\"" -n text-warm "$text_cmd" \
-    --prepare "bash -c \"$cold\"" -n json-cold "$json_cmd" \
-    --prepare "bash -c \"$warm_json\"" -n json-warm "$json_cmd" \
-    --prepare true -n gitlog "$gitlog_cmd" "${baseline[@]}" >/dev/null
-  local load_after
+  plan="$plan
+gitlog|true|$gitlog_cmd"
+  results="$(printf '%s\n' "$plan" | python3 -c '
+import resource, statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+plan = [line.rstrip("\n").split("|", 2) for line in sys.stdin if line.strip()]
+times = {name: ([], []) for name, _, _ in plan}
+for round in range(runs + 2):
+    for name, prepare, command in plan:
+        subprocess.run(prepare, shell=True, check=True, stdout=subprocess.DEVNULL)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if round >= 2:  # two warm-up rounds
+            times[name][0].append(wall * 1000)
+            times[name][1].append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+ref_wall, ref_cpu = (statistics.median(x) for x in times["gitlog"])
+for name, (wall, cpu) in times.items():
+    w, c = statistics.median(wall), statistics.median(cpu)
+    print(name, "%.1f" % w, "%.2f" % (w / ref_wall), "%.1f" % c, "%.2f" % (c / ref_cpu))' "$runs")"
   load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-  # name -> "median-ms ratio cpu-ms cpu-ratio" (CPU: hyperfine's mean user + system time).
+  # name -> "median-ms|ratio|cpu-ms|cpu-ratio"
   declare -A row
   while read -r name wall ratio cpu cpu_ratio; do
     row[$name]="$wall|$ratio|$cpu|$cpu_ratio"
-  done < <(python3 -c '
-import json, sys
-results = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-def cpu(x): return (x["user"] + x["system"]) * 1000
-g = results["gitlog"]
-for name, x in results.items():
-    print(name, "%.1f" % (x["median"] * 1000), "%.2f" % (x["median"] / g["median"]), "%.1f" % cpu(x), "%.2f" % (cpu(x) / cpu(g)))' "$json")
-  rm -f "$json"
+  done <<< "$results"
 
   local mem_head="" mem_rule=""
   declare -A mem
@@ -188,9 +199,9 @@ for name, x in results.items():
     echo "| $2 | $wall | $ratio | $cpu | $cpu_ratio | $3 |$extra"
   }
   echo
-  echo "$notes records; median of $runs runs (hyperfine -N, 2 warm-up); load average $load before, $load_after after; $(nproc) cores."
+  echo "$notes records; medians of $runs interleaved rounds after 2 warm-up rounds; load average $load before, $load_after after; $(nproc) cores."
   echo
-  echo "| command | median ms | ratio to git log | mean CPU ms | CPU ratio | target |$mem_head"
+  echo "| command | median ms | ratio to git log | CPU ms | CPU ratio | target |$mem_head"
   echo "|---|---:|---:|---:|---:|---|$mem_rule"
   line text-cold "\`lambda-deploy history\`, cold (no cache: reads every note)" "<= 1.0"
   line text-warm "\`lambda-deploy history\`, warm (cache for this notes commit)" ""

@@ -180,6 +180,11 @@ public struct Ledger {
     /// has not moved since the last such query, and stores its answer otherwise: repeated
     /// `history` then reads one file instead of every note.
     public func history(_ query: HistoryQuery, format: HistoryFormat, cache useCache: Bool = true) throws -> HistoryOutput {
+        try history(query, format: format, cache: useCache, packOrderFrom: LedgerRows.packOrderFrom)
+    }
+
+    /// ``history(_:format:cache:)`` reading in pack order from `packOrderFrom` bytes of notes on.
+    func history(_ query: HistoryQuery, format: HistoryFormat, cache useCache: Bool, packOrderFrom: Int) throws -> HistoryOutput {
         let ref = try checkedRef()
         guard let tip = try repository.notesCommit(ref) else {
             let empty = ByteArena()
@@ -189,7 +194,7 @@ public struct Ledger {
         let tipID = tip.id
         let cache = useCache && query.selectsEverything ? HistoryCache(repository: repository) : nil
         if let cache, let cached = cache.load(tipID, format: format) { return cached }
-        let rows = try LedgerRows.read(notesCommit: tip, ref: ref, text: format == .text)
+        let rows = try LedgerRows.read(notesCommit: tip, ref: ref, text: format == .text, packOrderFrom: packOrderFrom)
         let keys = rows.select(query)
         let bytes = format == .json ? rows.json(keys) : rows.text(keys)
         if bytes.exhausted { throw LedgerError.outOfMemory(reading: ref) }

@@ -104,44 +104,68 @@ final class LedgerRows {
 
     /// Reads every note of `notesCommit` (the commit `ref` points at).
     ///
-    /// The notes tree is walked (and checked) first, without reading any note; the notes are then
-    /// read in pack order (see ``PackOrder``), on this thread: split over threads, the readers
-    /// only contended on libgit2's pack locks (more CPU time and more wall time than one reader:
-    /// BENCHMARKS.md, history). Inflating the blobs is most of a cold `history`.
+    /// The notes tree is walked (and checked) first, without reading any note; then the notes are
+    /// read on this thread (split over threads, the readers only contended on libgit2's pack
+    /// locks: more CPU time and more wall time than one reader, BENCHMARKS.md, history).
+    /// Inflating the blobs is most of a cold `history`.
+    ///
+    /// Order: the first notes are read in tree order and tell how large the notes are. When all
+    /// of them fit well within libgit2's 16 MiB cache of delta bases, tree order costs nothing
+    /// and the rest follow in tree order; larger ledgers read the rest in pack order (see
+    /// ``PackOrder``), which costs a little on small ledgers (about a tenth at 10,000 records)
+    /// and saves most of the time on large ones (three quarters at 100,000).
     ///
     /// With `text`, each row's `history` line is rendered right after the row is checked, from
     /// the field ranges the check found (every line is scanned once), and the rows keep only
     /// that line and the values queries filter on, not the record line: such rows serve
     /// ``text(_:)``, not ``json(_:)`` or ``entries(_:)``.
-    static func read(notesCommit: GitObject, ref: String, text: Bool = false) throws -> LedgerRows {
+    static func read(notesCommit: GitObject, ref: String, text: Bool = false, packOrderFrom: Int = packOrderFrom) throws -> LedgerRows {
         let repository = notesCommit.repository
         let tree = try NotesTree.tree(of: notesCommit, ref: ref)
         var notes: [NotePair] = []
         try NotesTree.walk(tree, entries: 0..<git_tree_entrycount(tree.pointer), ref: ref) { annotated, blob in
             notes.append(NotePair(annotated: annotated, blob: blob, treeOrder: notes.count))
         }
-        if notes.count >= 64 { notes = PackOrder(repository: repository).sorted(notes) }
         let chunk = Chunk()
-        try fill(chunk, from: notes[...], repository: repository, ref: ref, text: text)
+        let sample = min(notes.count, 32)
+        let sampleBytes = try fill(chunk, from: notes[0..<sample], expected: notes.count, repository: repository, ref: ref, text: text)
+        var rest = notes[sample...]
+        if sample > 0, sampleBytes / sample * notes.count > packOrderFrom {
+            rest = PackOrder(repository: repository).sorted(Array(rest))[...]
+        }
+        _ = try fill(chunk, from: rest, expected: notes.count, repository: repository, ref: ref, text: text)
         return LedgerRows(chunks: [chunk])
     }
 
-    private static func fill(_ chunk: Chunk, from notes: ArraySlice<NotePair>, repository: GitRepository, ref: String, text: Bool) throws {
+    /// Notes larger than this in total are read in pack order: three quarters of libgit2's
+    /// delta-base cache (`GIT_PACK_CACHE_MEMORY_LIMIT`, 16 MiB), which also holds each entry's
+    /// bookkeeping. Measured crossover (BENCHMARKS.md): tree order wins at 30,000 records of
+    /// about 400 bytes (12 MB), pack order at 50,000 (20 MB).
+    static let packOrderFrom = 12 << 20
+
+    /// Reads `notes` into `chunk` (of `expected` notes in all); returns the bytes read.
+    @discardableResult
+    private static func fill(
+        _ chunk: Chunk, from notes: ArraySlice<NotePair>, expected: Int, repository: GitRepository, ref: String, text: Bool
+    ) throws -> Int {
         var reader = LineReader(renders: text)
-        chunk.rows.reserveCapacity(notes.count)
+        chunk.rows.reserveCapacity(expected)
+        var total = 0
         for note in notes {
             try repository.withBlob(note.blob) { bytes in
                 if chunk.arena.count == 0 {
                     // Most notes hold one record of similar size: reserve for all at once.
-                    chunk.arena.reserve(notes.count * (text ? 64 : bytes.count + 16))
-                    if text { chunk.text.reserve(notes.count * (bytes.count / 3 + 64)) }
+                    chunk.arena.reserve(expected * (text ? 64 : bytes.count + 16))
+                    if text { chunk.text.reserve(expected * (bytes.count / 3 + 64)) }
                 }
+                total += bytes.count
                 reader.add(note: bytes, on: note.annotated, treeOrder: note.treeOrder, to: chunk)
             }
         }
         if chunk.arena.exhausted || chunk.arena.count >= Int(Int32.max) || chunk.text.exhausted || chunk.text.count >= Int(Int32.max) {
             throw LedgerError.outOfMemory(reading: ref)
         }
+        return total
     }
 
     /// Turns note lines into rows (one per reading thread: it keeps a scratch buffer).

@@ -47,7 +47,7 @@ import Testing
     }
 
     /// Reading in pack order changes nothing in the answer: rows and problems come out in the
-    /// same order as from a loose (unpacked) copy of the same notes.
+    /// same order as in tree order and as from a loose (unpacked) copy of the same notes.
     @Test func packOrderDoesNotChangeTheAnswer() throws {
         let box = try Sandbox()
         let (dir, packed) = try Self.packedLedger(box)
@@ -57,13 +57,16 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: loose + "/.git/objects/pack").isEmpty)
         let looseLedger = Ledger(repository: try open(loose))
         for format in [HistoryFormat.json, .text] {
-            let a = try packed.history(HistoryQuery(), format: format, cache: false)
-            let b = try looseLedger.history(HistoryQuery(), format: format, cache: false)
-            #expect(a.bytes == b.bytes)
-            #expect(a.problems == b.problems)
-            #expect(a.problems.count == 120 / 7)
+            let packOrder = try packed.history(HistoryQuery(), format: format, cache: false, packOrderFrom: 0)
+            let treeOrder = try packed.history(HistoryQuery(), format: format, cache: false, packOrderFrom: .max)
+            let fromLoose = try looseLedger.history(HistoryQuery(), format: format, cache: false, packOrderFrom: 0)
+            #expect(packOrder.bytes == treeOrder.bytes)
+            #expect(packOrder.bytes == fromLoose.bytes)
+            #expect(packOrder.problems == treeOrder.problems)
+            #expect(packOrder.problems == fromLoose.problems)
+            #expect(packOrder.problems.count == 120 / 7)
         }
-        let problems = try packed.history(HistoryQuery(), format: .json, cache: false).problems
+        let problems = try packed.history(HistoryQuery(), format: .json, cache: false, packOrderFrom: 0).problems
         let listed = try box.git(["notes", "--ref=deploys", "list"], in: dir).split(separator: "\n").map { String($0.split(separator: " ")[1]) }
         let problemCommits = problems.map { String($0.dropFirst("note on ".count).prefix(40)) }
         #expect(problemCommits == listed.filter { problemCommits.contains($0) }, "problems in notes-tree order")

@@ -84,7 +84,7 @@ final class ByteArena: @unchecked Sendable {
 
     /// Lets `body` write up to `size` bytes after the current end; it returns how many it wrote.
     func append(upTo size: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) {
-        if count + size > capacity { reserve(max(count + size, capacity * 2)) }
+        reserve(count + size)
         guard let base, count + size <= capacity else {
             exhausted = true
             return

@@ -35,7 +35,7 @@ enum HistoryLine {
             let ranges: UnsafeBufferPointer<FieldRange>
             /// Every value is printable ASCII without escapes or `@`: its own display text.
             let plain: Bool
-            var out: LineWriter
+            let out: ByteArena
             var parts = 0
 
             func value(_ position: Int) -> UnsafeRawBufferPointer? {
@@ -52,9 +52,9 @@ enum HistoryLine {
                 return raw.count == 4 && raw[0] == 0x74  // true
             }
 
-            mutating func show(_ position: Int, orDash: Bool = false) {
+            func show(_ position: Int, orDash: Bool = false) {
                 if let raw = value(position) {
-                    if plain { out.append(raw) } else { Renderer.display(raw, into: &out) }
+                    if plain { out.append(raw) } else { Renderer.display(raw, into: out) }
                 } else if orDash {
                     out.append(static: "-")
                 }
@@ -91,63 +91,57 @@ enum HistoryLine {
             _ line: UnsafeRawBufferPointer, ranges: UnsafeBufferPointer<FieldRange>, plain: Bool,
             commit: UnsafeRawBufferPointer, into out: ByteArena
         ) {
-            // Room for the worst case: every value byte shown as an 8-character escape, the
-            // commit, and the labels and separators.
-            let limit = 8 * line.count + commit.count + 256
-            out.append(upTo: limit) { space in
-                guard let base = space.baseAddress else { return 0 }
-                var l = Line(bytes: line, ranges: ranges, plain: plain, out: LineWriter(base: base, limit: limit))
-                render(&l, commit: commit)
-                return l.out.count
-            }
+            var l = Line(bytes: line, ranges: ranges, plain: plain, out: out)
+            render(&l, commit: commit)
         }
 
         private func render(_ l: inout Line, commit: UnsafeRawBufferPointer) {
+            let out = l.out
             l.show(time)
-            l.out.append(static: "  ")
+            out.append(static: "  ")
             l.show(function)
-            l.out.append(static: ":")
+            out.append(static: ":")
             l.show(alias)
-            l.out.append(static: "  ")
+            out.append(static: "  ")
             let current = l.value(version)
             if current != nil {
-                l.out.append(static: "v")
+                out.append(static: "v")
                 l.show(version)
             } else {
-                l.out.append(static: "-")
+                out.append(static: "-")
             }
             if let previous = l.value(previousVersion), !(current.map { previous.elementsEqual($0) } ?? false) {
-                l.out.append(static: " (was ")
+                out.append(static: " (was ")
                 l.show(previousVersion)
-                l.out.append(static: ")")
+                out.append(static: ")")
             }
             if let percent = l.value(weight) {
-                l.out.append(static: " ")
-                l.out.append(percent)
-                l.out.append(static: "%")
+                out.append(static: " ")
+                out.append(percent)
+                out.append(static: "%")
             }
-            l.out.append(static: "  ")
-            l.out.append(commit)
-            l.out.append(static: "  ")
+            out.append(static: "  ")
+            out.append(commit)
+            out.append(static: "  ")
             l.show(branch, orDash: true)
-            l.out.append(static: "  ")
+            out.append(static: "  ")
             l.show(trigger)
-            l.out.append(static: "  ")
+            out.append(static: "  ")
             l.show(result)
 
             if l.has(ci) {
                 l.part("")
                 l.show(ci)
                 if l.has(build) {
-                    l.out.append(static: " #")
+                    out.append(static: " #")
                     l.show(build)
                 }
                 if l.has(job) {
-                    l.out.append(static: " job ")
+                    out.append(static: " job ")
                     l.show(job)
                 }
                 if l.has(attempt) {
-                    l.out.append(static: " attempt ")
+                    out.append(static: " attempt ")
                     l.show(attempt)
                 }
             }
@@ -166,40 +160,40 @@ enum HistoryLine {
             if l.has(supersededByVersion) || l.has(supersededByCommit) {
                 l.part("superseded")
                 if l.has(supersededByVersion) {
-                    l.out.append(static: " by v")
+                    out.append(static: " by v")
                     l.show(supersededByVersion)
                 }
                 if let byCommit = l.value(supersededByCommit) {
-                    l.out.append(static: " (")
-                    Self.displayCommit(byCommit, into: &l.out)
-                    l.out.append(static: ")")
+                    out.append(static: " (")
+                    Self.displayCommit(byCommit, into: out)
+                    out.append(static: ")")
                 }
             }
             if l.has(error) {
                 l.part("error: ")
                 l.show(error)
             }
-            l.out.append(static: "\n")
+            out.append(static: "\n")
         }
 
         /// A JSON string's content as it must appear on a terminal: printable ASCII without
         /// escapes or `@` is already `DisplayText.escaped(URLText.maskingUserinfo(text))`, so it
         /// is copied; anything else is decoded and goes through both.
-        static func display(_ raw: UnsafeRawBufferPointer, into out: inout LineWriter) {
+        static func display(_ raw: UnsafeRawBufferPointer, into out: ByteArena) {
             if isPlain(raw) {
                 out.append(raw)
                 return
             }
             let text = RecordParser.unescape(raw) ?? String(decoding: raw, as: UTF8.self)
-            out.append(DisplayText.escaped(URLText.maskingUserinfo(text)))
+            _ = out.append(DisplayText.escaped(URLText.maskingUserinfo(text)))
         }
 
         /// A commit id shortened to 12 digits; anything else shown whole (escaped).
-        private static func displayCommit(_ raw: UnsafeRawBufferPointer, into out: inout LineWriter) {
+        private static func displayCommit(_ raw: UnsafeRawBufferPointer, into out: ByteArena) {
             if raw.count == 40, raw.allSatisfy({ isHexDigit($0) }) {
                 out.append(UnsafeRawBufferPointer(rebasing: raw[0..<12]))
             } else {
-                display(raw, into: &out)
+                display(raw, into: out)
             }
         }
 
@@ -227,40 +221,6 @@ extension DeployRecord {
         var text = String(decoding: out.copy(), as: UTF8.self)
         if text.hasSuffix("\n") { text.removeLast() }
         return text
-    }
-}
-
-/// Writes one line into space reserved for it: small pieces copied byte by byte, with a bounds
-/// check per piece and no access to the arena (a class) per piece.
-struct LineWriter {
-    private let base: UnsafeMutableRawPointer
-    private let limit: Int
-    private(set) var count = 0
-
-    init(base: UnsafeMutableRawPointer, limit: Int) {
-        self.base = base
-        self.limit = limit
-    }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        let n = bytes.count
-        // The space is sized for the worst case; a piece that would not fit is dropped.
-        guard n > 0, count + n <= limit, let from = bytes.baseAddress else { return }
-        if n <= 16 {
-            for i in 0..<n { base.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: count + i, as: UInt8.self) }
-        } else {
-            (base + count).copyMemory(from: from, byteCount: n)
-        }
-        count += n
-    }
-
-    mutating func append(static text: StaticString) {
-        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 }
 

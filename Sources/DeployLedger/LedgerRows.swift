@@ -168,7 +168,7 @@ final class LedgerRows {
         return total
     }
 
-    /// Turns note lines into rows (one per reading thread: it keeps a scratch buffer).
+    /// Turns note lines into rows, with one scanner and one renderer for all of them.
     struct LineReader {
         private var scanner = CanonicalRecordLine()
         private var renderer = HistoryLine.Renderer()
@@ -363,7 +363,7 @@ final class LedgerRows {
     }
 
     /// `history`: one line per row (see ``HistoryLine``), newline-terminated, copied from the
-    /// lines rendered while reading (``read(notesCommit:ref:text:parallelFrom:)`` with `text`).
+    /// lines rendered while reading (``read(notesCommit:ref:text:packOrderFrom:)`` with `text`).
     func text(_ keys: [Key]) -> ByteArena {
         let size = keys.reduce(0) { $0 + row($1).text.range.count }
         let output = ByteArena()

@@ -82,9 +82,7 @@ import Testing
         let bin = box.path + "/fake-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let log = box.path + "/argv.log"
-        try "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> \(log)\necho '--' >> \(log)\nexit 1\n"
-            .write(toFile: bin + "/git", atomically: true, encoding: .utf8)
-        chmod(bin + "/git", 0o755)
+        try box.installExecutable("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >> \(log)\necho '--' >> \(log)\nexit 1\n", at: bin + "/git")
         var environment = box.environment
         environment["PATH"] = bin
         let sync = try NotesSync(repository: try open(dir), remote: "origin", git: bin + "/git", environment: environment)

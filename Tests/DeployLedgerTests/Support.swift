@@ -192,3 +192,19 @@ extension LedgerEntry {
         return String(decoding: out.bytes, as: UTF8.self)
     }
 }
+
+extension Sandbox {
+    /// Writes an executable script at `path` through another process: a file this process has
+    /// open for writing can be inherited by a child that another test forks meanwhile, and
+    /// running the script then fails with "text file busy".
+    func installExecutable(_ contents: String, at path: String) throws {
+        let source = self.path + "/script-" + UUID().uuidString
+        try contents.write(toFile: source, atomically: true, encoding: .utf8)
+        let install = Process()
+        install.executableURL = URL(fileURLWithPath: "/usr/bin/install")
+        install.arguments = ["-m", "755", source, path]
+        try install.run()
+        install.waitUntilExit()
+        guard install.terminationStatus == 0 else { throw GitFailure(description: "install \(path) failed") }
+    }
+}

@@ -238,8 +238,7 @@ import Testing
         let s = try Setup()
         let dir = try s.clone("a")
         let log = s.box.path + "/pushes.log"
-        try "#!/bin/sh\necho push >> \(log)\nexit 0\n".write(toFile: s.remote + "/hooks/pre-receive", atomically: true, encoding: .utf8)
-        chmod(s.remote + "/hooks/pre-receive", 0o755)
+        try s.box.installExecutable("#!/bin/sh\necho push >> \(log)\nexit 0\n", at: s.remote + "/hooks/pre-receive")
         try FileManager.default.createDirectory(atPath: s.remote + "/refs/notes", withIntermediateDirectories: true)
         try "".write(toFile: s.remote + "/refs/notes/deploys.lock", atomically: true, encoding: .utf8)
         let sync = try s.sync(dir)

@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "PackagingTests", dependencies: ["Packaging"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "Safety"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "ReleasePolicyTests", dependencies: ["ReleasePolicy"], swiftSettings: swiftSettings),
-        .testTarget(name: "DeployLedgerTests", dependencies: ["DeployLedger"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeployLedgerTests", dependencies: ["DeployLedger", "Safety"], swiftSettings: swiftSettings),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"], swiftSettings: swiftSettings),
         /// Runs the built binary against real peers: unzip/zipfile, git, moto on loopback.
         .testTarget(name: "EndToEndTests", dependencies: [], swiftSettings: swiftSettings),

@@ -1,52 +1,72 @@
 #!/usr/bin/env bash
-# Benchmark: `lambda-deploy history --json` versus `git log --notes=deploys --format='%H %N'`
-# on one repository holding 10,000 commits, each with one deploy record note on refs/notes/deploys.
+# Benchmark: `lambda-deploy history` (text, what people type) and `history --json` versus
+# `git log --notes=deploys --format='%H %N'` on repositories of 10,000 and 100,000 commits, each
+# with one deploy record note on refs/notes/deploys.
 #
-# The repository is generated with `git fast-import` (the commits and the notes commit in one
-# stream). Both commands run on the same repository in the same run; the table shows medians and
-# their ratio (target: ratio <= 1.0, i.e. history no slower than git log), for history both cold
-# (its cache removed before each run) and warm (cache present), with the load average, since the
-# numbers mean little on a busy machine.
+# Each repository is generated with `git fast-import` (the commits and the notes commit in one
+# stream; fast-import stores the similar note blobs as delta chains 50 deep, as a packed ledger
+# has them). All commands run on the same repository in the same run, interleaved (one run of
+# each command per round, so a change in the machine's load hits them all alike); each table
+# shows the median wall time, its ratio to git log (targets: `history --json` cold <= 0.85,
+# `history` cold <= 1.0, also at 100,000 records), the median CPU time (user + system of the
+# command and its children, steadier than wall time on a busy machine) and each command's peak
+# resident memory from one run under `/usr/bin/time -v`. History runs cold (its cache removed
+# before each run: every note is read) and warm (cache present). The load average is printed:
+# the numbers mean little on a busy machine.
 #
-# Usage: ci/bench-history.sh [--count N] [--runs N] [--keep DIR]
-#   LAMBDA_DEPLOY_BIN  the binary to time (default .build/static/release/lambda-deploy)
-#   BENCH_REPO         reuse/create the generated repository here instead of a temp dir
+# Usage: ci/bench-history.sh [--count N] [--large N] [--runs N] [--keep DIR]
+#   --count N          records in the main repository (default 10000)
+#   --large N          records in the large one (default 100000; 0 skips it)
+#   --runs N           rounds (default BENCH_RUNS, else 15; the large repository at most 5), after
+#                      two warm-up rounds
+#   LAMBDA_DEPLOY_BIN  the binary to time (default: what ci/support/build-release.sh builds)
+#   BENCH_REPO         keep the generated repositories under this directory (reused when present)
 #   BASELINE_BIN       another lambda-deploy build to time in the same run (e.g. before a change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 count=10000
-runs=15
-keep=""
+large=100000
+runs="${BENCH_RUNS:-15}"
+keep="${BENCH_REPO:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --count) count="$2"; shift 2 ;;
+    --large) large="$2"; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    *) echo "usage: $0 [--count N] [--runs N] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--count N] [--large N] [--runs N] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
 
-bin="${LAMBDA_DEPLOY_BIN:-$PWD/.build/static/release/lambda-deploy}"
-case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
-
-if [ -n "${BENCH_REPO:-}" ]; then
-  repo="$BENCH_REPO"
-elif [ -n "$keep" ]; then
-  repo="$keep"
+if [ -n "${LAMBDA_DEPLOY_BIN:-}" ]; then
+  bin="$LAMBDA_DEPLOY_BIN"
 else
-  repo="$(mktemp -d)/bench-repo"
-  trap 'rm -rf "$(dirname "$repo")"' EXIT
+  bin="$(bash ci/support/build-release.sh)"
+fi
+case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
+if [ ! -x "$bin" ]; then
+  echo "no lambda-deploy binary at $bin: run 'bash ci/support/build-release.sh' or set LAMBDA_DEPLOY_BIN" >&2
+  exit 2
+fi
+
+if [ -n "$keep" ]; then
+  base="$keep"
+  mkdir -p "$base"
+else
+  base="$(mktemp -d)"
+  trap 'rm -rf "$base"' EXIT
 fi
 
 # No user or system config may change what git log does (or how fast).
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 
-generate() {
+generate() {  # repo count
+  local repo="$1" n="$2"
   mkdir -p "$repo"
   git -C "$repo" init -q -b main
   # One stream: N commits (marks :1..:N) on main, then one notes commit annotating each of them.
-  awk -v n="$count" 'BEGIN {
+  awk -v n="$n" 'BEGIN {
     t0 = 1700000000
     for (i = 1; i <= n; i++) {
       msg = "deploy " i
@@ -77,86 +97,124 @@ generate() {
   git -C "$repo" reset -q --hard main
 }
 
-if [ ! -d "$repo/.git" ]; then
-  echo "generating $count commits with one record note each in $repo ..." >&2
-  generate
-fi
-notes=$(git -C "$repo" notes --ref=deploys list | wc -l)
-echo "repository: $repo ($notes notes on refs/notes/deploys)" >&2
-
-if [ ! -x "$bin" ]; then
-  echo "no lambda-deploy binary at $bin: run 'bash ci/support/build-release.sh' or set LAMBDA_DEPLOY_BIN" >&2
-  exit 2
-fi
-
-cache_dir="$(git -C "$repo" rev-parse --git-common-dir)"
-case "$cache_dir" in /*) ;; *) cache_dir="$repo/$cache_dir" ;; esac
-cache_dir="$cache_dir/lambda-deploy"
-
-# history keeps its unfiltered answer in $cache_dir, keyed by the notes commit. "cold" removes it
-# before every run (every note is read and parsed); "warm" is a user running history again with
-# no new record (one file read). git log has no such cache; it runs the same way each time.
-history_cmd="'$bin' history --json"
-gitlog_cmd="git log --notes=deploys --format='%H %N'"
-cold_prepare="rm -rf '$cache_dir'"
-warm_prepare="'$bin' history --json >/dev/null"
-cd "$repo"
-
-# Both history outputs must be the same bytes (the cache must never change the answer).
-rm -rf "$cache_dir"
-if ! cmp -s <("$bin" history --json) <("$bin" history --json); then
-  echo "cold and warm 'history --json' differ" >&2
-  exit 1
-fi
-
-median_of() {  # median wall time in ms of `runs` runs of "$2", running "$1" before each
-  local prepare="$1" cmd="$2" times=()
-  for _ in $(seq "$runs"); do
-    local start end
-    bash -c "$prepare"
-    start=$(date +%s%N)
-    bash -c "$cmd >/dev/null"
-    end=$(date +%s%N)
-    times+=($(( (end - start) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f\n", m / 1000 }'
+peak() {  # peak resident memory in MB of one run of "$2" after "$1"
+  bash -c "$1"
+  /usr/bin/time -v bash -c "exec $2 >/dev/null" 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }'
 }
 
-load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-if command -v hyperfine >/dev/null 2>&1; then
-  json="$(mktemp)"
-  # -N: no intermediate shell, so the times are the commands' own.
-  baseline=()
-  if [ -n "${BASELINE_BIN:-}" ]; then
-    baseline=(--prepare "bash -c \"$cold_prepare\"" -n baseline "'$BASELINE_BIN' history --json")
+measure() {  # count runs memory(0|1)
+  local n="$1" runs="$2" memory="$3"
+  local repo="$base/history-$n"
+  if [ ! -d "$repo/.git" ]; then
+    echo "generating $n commits with one record note each in $repo ..." >&2
+    generate "$repo" "$n"
   fi
-  hyperfine -N --warmup 2 --runs "$runs" --style none --export-json "$json" \
-    --prepare "bash -c \"$cold_prepare\"" -n cold "$history_cmd" \
-    --prepare "bash -c \"$warm_prepare\"" -n warm "$history_cmd" \
-    --prepare true -n gitlog "$gitlog_cmd" "${baseline[@]}" >/dev/null
-  read -r cold_ms warm_ms gitlog_ms baseline_ms < <(python3 -c '
-import json, sys
-r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-print("%.1f %.1f %.1f %s" % (r["cold"], r["warm"], r["gitlog"], "%.1f" % r["baseline"] if "baseline" in r else "-"))' "$json")
-  rm -f "$json"
-  tool="hyperfine -N, $runs runs, 2 warm-up"
-else
-  bash -c "$history_cmd" >/dev/null; bash -c "$gitlog_cmd" >/dev/null  # warm the page cache
-  cold_ms=$(median_of "$cold_prepare" "$history_cmd")
-  warm_ms=$(median_of "$warm_prepare" "$history_cmd")
-  gitlog_ms=$(median_of true "$gitlog_cmd")
-  tool="date +%s%N, $runs runs"
-fi
-load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
-cold_ratio=$(awk -v a="$cold_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }')
-warm_ratio=$(awk -v a="$warm_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }')
+  local notes cache_dir
+  notes=$(git -C "$repo" notes --ref=deploys list | wc -l)
+  cache_dir="$(git -C "$repo" rev-parse --git-common-dir)"
+  case "$cache_dir" in /*) ;; *) cache_dir="$repo/$cache_dir" ;; esac
+  cache_dir="$cache_dir/lambda-deploy"
 
-echo
-echo "| command ($notes records, median of $tool; load average $load before, $load_after after; $(nproc) cores) | median ms | ratio to git log (target <= 1.0) |"
-echo "|---|---:|---:|"
-echo "| \`lambda-deploy history --json\`, cold (no cache: reads every note) | $cold_ms | $cold_ratio |"
-echo "| \`lambda-deploy history --json\`, warm (cache for this notes commit) | $warm_ms | $warm_ratio |"
-echo "| \`git log --notes=deploys --format='%H %N'\` | $gitlog_ms | 1.00 |"
-if [ -n "${baseline_ms:-}" ] && [ "$baseline_ms" != "-" ]; then
-  echo "| baseline \`$BASELINE_BIN history --json\` | $baseline_ms | $(awk -v a="$baseline_ms" -v b="$gitlog_ms" 'BEGIN { printf "%.2f", a / b }') |"
+  # history keeps its unfiltered answers (text and JSON) in $cache_dir, keyed by the notes
+  # commit. "cold" removes them before every run (every note is read and parsed); "warm" is a
+  # user running history again with no new record (one file read). git log has no such cache.
+  local json_cmd="'$bin' history --json" text_cmd="'$bin' history"
+  local gitlog_cmd="git log --notes=deploys --format='%H %N'"
+  local cold="rm -rf '$cache_dir'"
+  local warm_json="'$bin' history --json >/dev/null" warm_text="'$bin' history >/dev/null"
+  pushd "$repo" >/dev/null
+
+  # Cold and warm outputs must be the same bytes (the cache must never change the answer), and
+  # text must hold one line per record.
+  for flag in --json ""; do
+    rm -rf "$cache_dir"
+    if ! cmp -s <("$bin" history $flag) <("$bin" history $flag); then
+      echo "cold and warm 'history $flag' differ" >&2
+      exit 1
+    fi
+  done
+  local lines
+  lines=$("$bin" history | wc -l)
+  if [ "$lines" -ne "$notes" ]; then
+    echo "'history' printed $lines lines for $notes records" >&2
+    exit 1
+  fi
+
+  local load load_after results
+  load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+  # name|prepare|command, one per line; git log is the reference.
+  local plan="text-cold|$cold|$text_cmd
+text-warm|$warm_text|$text_cmd
+json-cold|$cold|$json_cmd
+json-warm|$warm_json|$json_cmd"
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    plan="$plan
+baseline-text|$cold|'$BASELINE_BIN' history
+baseline-json|$cold|'$BASELINE_BIN' history --json"
+  fi
+  plan="$plan
+gitlog|true|$gitlog_cmd"
+  results="$(printf '%s\n' "$plan" | python3 -c '
+import resource, statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+plan = [line.rstrip("\n").split("|", 2) for line in sys.stdin if line.strip()]
+times = {name: ([], []) for name, _, _ in plan}
+for round in range(runs + 2):
+    for name, prepare, command in plan:
+        subprocess.run(prepare, shell=True, check=True, stdout=subprocess.DEVNULL)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if round >= 2:  # two warm-up rounds
+            times[name][0].append(wall * 1000)
+            times[name][1].append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+ref_wall, ref_cpu = (statistics.median(x) for x in times["gitlog"])
+for name, (wall, cpu) in times.items():
+    w, c = statistics.median(wall), statistics.median(cpu)
+    print(name, "%.1f" % w, "%.2f" % (w / ref_wall), "%.1f" % c, "%.2f" % (c / ref_cpu))' "$runs")"
+  load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
+  # name -> "median-ms|ratio|cpu-ms|cpu-ratio"
+  declare -A row
+  while read -r name wall ratio cpu cpu_ratio; do
+    row[$name]="$wall|$ratio|$cpu|$cpu_ratio"
+  done <<< "$results"
+
+  local mem_head="" mem_rule=""
+  declare -A mem
+  if [ "$memory" = 1 ]; then
+    mem[text-cold]=$(peak "$cold" "$text_cmd"); mem[text-warm]=$(peak "$warm_text" "$text_cmd")
+    mem[json-cold]=$(peak "$cold" "$json_cmd"); mem[json-warm]=$(peak "$warm_json" "$json_cmd")
+    mem[gitlog]=$(peak true "$gitlog_cmd")
+    mem_head=" peak RSS MB |"; mem_rule="---:|"
+  fi
+  popd >/dev/null
+
+  line() {  # name label target
+    local wall ratio cpu cpu_ratio
+    IFS='|' read -r wall ratio cpu cpu_ratio <<< "${row[$1]}"
+    local extra=""
+    if [ "$memory" = 1 ]; then extra=" ${mem[$1]:--} |"; fi
+    echo "| $2 | $wall | $ratio | $cpu | $cpu_ratio | $3 |$extra"
+  }
+  echo
+  echo "$notes records; medians of $runs interleaved rounds after 2 warm-up rounds; load average $load before, $load_after after; $(nproc) cores."
+  echo
+  echo "| command | median ms | ratio to git log | CPU ms | CPU ratio | target |$mem_head"
+  echo "|---|---:|---:|---:|---:|---|$mem_rule"
+  line text-cold "\`lambda-deploy history\`, cold (no cache: reads every note)" "<= 1.0"
+  line text-warm "\`lambda-deploy history\`, warm (cache for this notes commit)" ""
+  line json-cold "\`lambda-deploy history --json\`, cold" "<= 0.85"
+  line json-warm "\`lambda-deploy history --json\`, warm" ""
+  line gitlog "\`git log --notes=deploys --format='%H %N'\`" ""
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    line baseline-text "baseline \`history\`, cold ($BASELINE_BIN)" ""
+    line baseline-json "baseline \`history --json\`, cold" ""
+  fi
+}
+
+measure "$count" "$runs" 1
+if [ "$large" -gt 0 ]; then
+  measure "$large" "$(( runs < 5 ? runs : 5 ))" 1
 fi

@@ -6,3 +6,9 @@
 static inline int clibgit2_set_strict_hash_verification(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, enabled);
 }
+
+/// Turns libgit2's object cache on or off. The ledger reads each note blob once and keeps what it
+/// needs, so the cache only adds a locked insert (and its memory) per object read.
+static inline int clibgit2_set_caching(int enabled) {
+    return git_libgit2_opts(GIT_OPT_ENABLE_CACHING, enabled);
+}

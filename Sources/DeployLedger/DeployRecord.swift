@@ -6,7 +6,11 @@ public import Foundation
 /// and two versions of a note merge line-wise, as `git notes merge -s cat_sort_uniq` does.
 /// Readers ignore unknown keys and tolerate missing optional ones, so newer writers can add fields.
 /// The annotated commit is the note's object, not a field.
-public struct DeployRecord: Codable, Sendable, Equatable {
+///
+/// The fields, their JSON names and kinds are listed once, in ``RecordSchema``: decoding,
+/// encoding, the line parser, the line writer, the canonical-line check and the history cache's
+/// format version all follow that table. A new stored property here needs one row there.
+public struct DeployRecord: Sendable, Equatable {
     /// What happened; a record is written only once the outcome is known.
     public enum Outcome: String, Codable, Sendable, CaseIterable {
         /// The alias really points at the new version.
@@ -15,6 +19,9 @@ public struct DeployRecord: Codable, Sendable, Equatable {
         case unchanged
         /// Something changed in AWS and the deploy did not complete.
         case failed
+        /// A newer deploy of the same alias took this one's place (its version was published,
+        /// but the alias runs the newer one: see ``DeployRecord/supersededByVersion``).
+        case superseded
     }
 
     /// What started the deploy.
@@ -24,7 +31,7 @@ public struct DeployRecord: Codable, Sendable, Equatable {
 
     /// The record format version; this module writes 1.
     public var schema: Int
-    /// UTC ISO-8601 with second precision, e.g. `2024-05-01T12:00:00Z` (see ``timestamp(_:)``).
+    /// UTC ISO-8601, e.g. `2024-05-01T12:00:00Z` or with milliseconds (see ``timestamp(_:)``).
     public var time: String
     public var function: String
     public var region: String
@@ -37,7 +44,12 @@ public struct DeployRecord: Codable, Sendable, Equatable {
     public var trigger: Trigger
     /// The CI service (`github-actions`, `gitlab`, ...).
     public var ci: String?
+    /// The pipeline or build number (the same for every job of one pipeline).
     public var build: String?
+    /// The CI job within the build: a job number or a parallel node index.
+    public var job: String?
+    /// The run attempt when CI re-runs a build (`GITHUB_RUN_ATTEMPT`).
+    public var attempt: String?
     public var buildUrl: String?
     public var branch: String?
     /// The CI actor or git user who caused the deploy.
@@ -45,10 +57,19 @@ public struct DeployRecord: Codable, Sendable, Equatable {
     public var dirty: Bool?
     public var overrideProtection: Bool?
     public var anyCommit: Bool?
+    /// The deploy was allowed to put an older commit in place of a newer one.
+    public var allowOlder: Bool?
+    /// The pre-deploy check was skipped.
+    public var skipCheck: Bool?
+    /// Lint rules turned off for this deploy, comma-separated names.
+    public var lintDisabled: String?
     /// Percent of traffic routed to the new version, for gradual deploys.
     public var weight: Int?
     /// The source alias of a promotion.
     public var promotedFrom: String?
+    /// For a `superseded` record: the commit and version of the deploy that took its place.
+    public var supersededByCommit: String?
+    public var supersededByVersion: String?
     /// Name and version of the writer, e.g. `lambda-deploy 0.1.0`.
     public var tool: String
     public var error: String?
@@ -56,9 +77,11 @@ public struct DeployRecord: Codable, Sendable, Equatable {
     public init(
         schema: Int = 1, time: String, function: String, region: String, account: String? = nil,
         alias: String, version: String? = nil, previousVersion: String? = nil, codeSha256: String? = nil,
-        result: Outcome, trigger: Trigger, ci: String? = nil, build: String? = nil, buildUrl: String? = nil,
-        branch: String? = nil, actor: String? = nil, dirty: Bool? = nil, overrideProtection: Bool? = nil,
-        anyCommit: Bool? = nil, weight: Int? = nil, promotedFrom: String? = nil, tool: String, error: String? = nil
+        result: Outcome, trigger: Trigger, ci: String? = nil, build: String? = nil, job: String? = nil,
+        attempt: String? = nil, buildUrl: String? = nil, branch: String? = nil, actor: String? = nil,
+        dirty: Bool? = nil, overrideProtection: Bool? = nil, anyCommit: Bool? = nil, allowOlder: Bool? = nil,
+        skipCheck: Bool? = nil, lintDisabled: String? = nil, weight: Int? = nil, promotedFrom: String? = nil,
+        supersededByCommit: String? = nil, supersededByVersion: String? = nil, tool: String, error: String? = nil
     ) {
         self.schema = schema
         self.time = time
@@ -73,51 +96,28 @@ public struct DeployRecord: Codable, Sendable, Equatable {
         self.trigger = trigger
         self.ci = ci
         self.build = build
+        self.job = job
+        self.attempt = attempt
         self.buildUrl = buildUrl
         self.branch = branch
         self.actor = actor
         self.dirty = dirty
         self.overrideProtection = overrideProtection
         self.anyCommit = anyCommit
+        self.allowOlder = allowOlder
+        self.skipCheck = skipCheck
+        self.lintDisabled = lintDisabled
         self.weight = weight
         self.promotedFrom = promotedFrom
+        self.supersededByCommit = supersededByCommit
+        self.supersededByVersion = supersededByVersion
         self.tool = tool
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case schema, time, function, region, account, alias, version, previousVersion, codeSha256
-        case result, trigger, ci, build, buildUrl, branch, actor, dirty, overrideProtection
-        case anyCommit, weight, promotedFrom, tool, error
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        // A hand-written line without `schema` is still a version-1 record.
-        schema = try c.decodeIfPresent(Int.self, forKey: .schema) ?? 1
-        time = try c.decode(String.self, forKey: .time)
-        function = try c.decode(String.self, forKey: .function)
-        region = try c.decodeIfPresent(String.self, forKey: .region) ?? ""
-        account = try c.decodeIfPresent(String.self, forKey: .account)
-        alias = try c.decode(String.self, forKey: .alias)
-        version = try c.decodeIfPresent(String.self, forKey: .version)
-        previousVersion = try c.decodeIfPresent(String.self, forKey: .previousVersion)
-        codeSha256 = try c.decodeIfPresent(String.self, forKey: .codeSha256)
-        result = try c.decode(Outcome.self, forKey: .result)
-        trigger = try c.decode(Trigger.self, forKey: .trigger)
-        ci = try c.decodeIfPresent(String.self, forKey: .ci)
-        build = try c.decodeIfPresent(String.self, forKey: .build)
-        buildUrl = try c.decodeIfPresent(String.self, forKey: .buildUrl)
-        branch = try c.decodeIfPresent(String.self, forKey: .branch)
-        actor = try c.decodeIfPresent(String.self, forKey: .actor)
-        dirty = try c.decodeIfPresent(Bool.self, forKey: .dirty)
-        overrideProtection = try c.decodeIfPresent(Bool.self, forKey: .overrideProtection)
-        anyCommit = try c.decodeIfPresent(Bool.self, forKey: .anyCommit)
-        weight = try c.decodeIfPresent(Int.self, forKey: .weight)
-        promotedFrom = try c.decodeIfPresent(String.self, forKey: .promotedFrom)
-        tool = try c.decodeIfPresent(String.self, forKey: .tool) ?? ""
-        error = try c.decodeIfPresent(String.self, forKey: .error)
-    }
+    /// The values a field keeps when a line leaves it out: ``RecordSchema`` starts every decoded
+    /// record from this and overwrites what the line holds (`schema` 1, `region` and `tool` "").
+    static let blank = DeployRecord(time: "", function: "", region: "", alias: "", result: .deployed, trigger: .manual, tool: "")
 
     // MARK: Time
 
@@ -141,35 +141,34 @@ public struct DeployRecord: Codable, Sendable, Equatable {
     // MARK: Lines
 
     /// The record as one JSON line (keys sorted, slashes unescaped), without the newline.
-    public func jsonLine() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(self)
-        } catch {
-            throw LedgerError.cannotEncodeRecord(reason: String(describing: error))
-        }
-        return String(decoding: data, as: UTF8.self)
+    ///
+    /// Every control character in a value is escaped (`\n`, `\u001b`, ...), so the line never
+    /// holds a raw newline: one record is always one line of its note.
+    public func jsonLine() -> String {
+        var writer = RecordWriter()
+        writer.object(self, commit: nil)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    /// Parses a note's text: the records it holds and one problem per line that is not a record.
+    /// Parses a note: the records it holds and one problem per line that is not a record.
     ///
     /// A line broken by a hand edit is reported, never fatal; blank lines are skipped.
-    public static func parseNote(_ text: String) -> (records: [DeployRecord], problems: [String]) {
-        var parser = RecordLineParser()
+    static func parseNote(_ bytes: UnsafeRawBufferPointer) -> (records: [DeployRecord], problems: [String]) {
         var records: [DeployRecord] = []
         var problems: [String] = []
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            parser.parseLines(UnsafeRawBufferPointer(buffer)) { lineNumber, result in
-                switch result {
-                case let .success(record): records.append(record)
-                case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
-                }
+        RecordLines.forEach(bytes) { lineNumber, line in
+            switch RecordParser.parse(line) {
+            case let .success(record): records.append(record)
+            case let .failure(problem): problems.append("line \(lineNumber): \(problem.text)")
             }
         }
         return (records, problems)
+    }
+
+    /// ``parseNote(_:)-(UnsafeRawBufferPointer)`` over a note's text.
+    static func parseNote(_ text: String) -> (records: [DeployRecord], problems: [String]) {
+        var text = text
+        return text.withUTF8 { parseNote(UnsafeRawBufferPointer($0)) }
     }
 }
 
@@ -194,26 +193,11 @@ public struct LedgerEntry: Sendable, Equatable, Encodable {
     }
 }
 
-/// A line that is not a valid record, with a short reason.
-struct RecordLineProblem: Error {
-    var text: String
-}
-
-/// Parses note bytes line by line with one reusable decoder.
-struct RecordLineParser {
-    private let decoder = JSONDecoder()
-
-    /// Calls `body` for each non-blank line with its 1-based number and the parsed record or problem.
-    mutating func parseLines(
-        _ bytes: UnsafeRawBufferPointer,
-        _ body: (Int, Result<DeployRecord, RecordLineProblem>) -> Void
-    ) {
-        Self.forEachLine(bytes) { lineNumber, line in body(lineNumber, parseLine(line)) }
-    }
-
+/// Splits note bytes into lines.
+enum RecordLines {
     /// Calls `body` for each line that is not blank (spaces, tabs and CRs count as blank), with
     /// its 1-based number among all lines, so a problem report points at the line a human sees.
-    static func forEachLine(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
+    static func forEach(_ bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Void) {
         var lineNumber = 0
         var start = 0
         let count = bytes.count
@@ -233,33 +217,6 @@ struct RecordLineParser {
             body(lineNumber, line)
         }
     }
-
-    func parseLine(_ line: UnsafeRawBufferPointer) -> Result<DeployRecord, RecordLineProblem> {
-        if let record = FastRecordParser.parse(line) { return .success(record) }
-        do {
-            return .success(try decoder.decode(DeployRecord.self, from: Data(line)))
-        } catch let DecodingError.keyNotFound(key, _) {
-            return .failure(RecordLineProblem(text: "missing \"\(key.stringValue)\" in \(Self.excerpt(line))"))
-        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.last?.stringValue ?? "value"
-            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
-        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.last?.stringValue ?? "value"
-            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
-        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
-            let field = context.codingPath.last?.stringValue ?? "value"
-            return .failure(RecordLineProblem(text: "bad \"\(field)\" in \(Self.excerpt(line))"))
-        } catch {
-            return .failure(RecordLineProblem(text: "not a JSON record: \(Self.excerpt(line))"))
-        }
-    }
-
-    /// The start of a bad line, printable and short, so a problem report stays one line.
-    static func excerpt(_ line: UnsafeRawBufferPointer) -> String {
-        let text = String(decoding: line.prefix(60), as: UTF8.self)
-        let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
-        return "'" + printable + (line.count > 60 ? "...'" : "'")
-    }
 }
 
 /// Fast parsing of record times for sorting and `since` filters.
@@ -272,8 +229,7 @@ enum RecordTime {
 
     /// The same over the UTF-8 bytes of a time, as stored in a note line (no String needed).
     static func secondsSince1970(_ bytes: UnsafeRawBufferPointer) -> Double? {
-        guard bytes.count <= 40 else { return nil }
-        guard bytes.count >= 20 else { return nil }
+        guard bytes.count >= 20, bytes.count <= 40 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for i in range {

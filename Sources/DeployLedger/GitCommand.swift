@@ -1,4 +1,38 @@
 import Foundation
+import Safety
+
+/// A value from outside on its way to a `git` command line, checked for what it is.
+///
+/// Remotes, refs and refspecs come from the config file, flags and CI variables: anyone with
+/// push access can set them, and git reads an argument starting with `-` as an option
+/// (`--upload-pack=CMD` runs CMD). A value is built only through these checks, and
+/// ``GitCommand/run(_:values:)`` places every value after `--end-of-options`, so even a value
+/// that slipped through would be read as data.
+struct GitValue: Equatable {
+    let text: String
+
+    private init(_ text: String) {
+        self.text = text
+    }
+
+    /// A remote name (`origin`) or repository URL, by ``GitNames/remoteProblem(_:)``.
+    static func remote(_ name: String) throws -> GitValue {
+        if let problem = GitNames.remoteProblem(name) { throw LedgerError.invalidRemote(remote: name, problem: problem) }
+        return GitValue(name)
+    }
+
+    /// A full ref name (`refs/notes/deploys`), by ``GitNames/refProblem(_:)``.
+    static func ref(_ name: String) throws -> GitValue {
+        if let problem = GitNames.refProblem(name) { throw LedgerError.invalidRef(ref: name, problem: problem) }
+        return GitValue(name)
+    }
+
+    /// `[+]source:destination`, both full ref names.
+    static func refspec(_ source: String, _ destination: String, force: Bool = false) throws -> GitValue {
+        let from = try ref(source), to = try ref(destination)
+        return GitValue((force ? "+" : "") + from.text + ":" + to.text)
+    }
+}
 
 /// Runs the `git` executable for the network half of the ledger (fetch and push).
 ///
@@ -15,12 +49,18 @@ struct GitCommand {
         var stdout: String
         var stderr: String
 
-        /// The last non-empty stderr line, without credentials (git's own summary of a failure).
+        /// The last non-empty stderr line, credentials masked (git's own summary of a failure).
         var lastErrorLine: String {
             let line = stderr.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
             let text = line.isEmpty ? "git exited with status \(status)" : line
-            return redactingCredentials(text.trimmingCharacters(in: .whitespaces))
+            return URLText.maskingUserinfo(text.trimmingCharacters(in: .whitespaces))
         }
+    }
+
+    /// Finds git on the environment's PATH; ``LedgerError/gitNotFound`` when there is none.
+    static func make(directory: String, environment: [String: String]) throws -> GitCommand {
+        guard let executable = locate(environment: environment) else { throw LedgerError.gitNotFound }
+        return GitCommand(executable: executable, directory: directory, environment: environment)
     }
 
     /// Variables that would point git at another repository than `directory` (hooks set GIT_DIR).
@@ -38,7 +78,14 @@ struct GitCommand {
         return env
     }
 
-    /// Runs git with no stdin (or `stdinFile`, for tests feeding fast-import).
+    /// Runs `git OPTIONS --end-of-options VALUES`: the options are the caller's constants, the
+    /// values come from outside and can never be read as options.
+    func run(_ options: [String], values: [GitValue]) throws -> Output {
+        try run(options + ["--end-of-options"] + values.map(\.text))
+    }
+
+    /// Runs git with fixed arguments (no value from outside) and no stdin (or `stdinFile`, for
+    /// tests feeding fast-import).
     func run(_ arguments: [String], stdinFile: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

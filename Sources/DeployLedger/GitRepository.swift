@@ -1,23 +1,6 @@
 internal import CLibgit2
 import Foundation
 
-/// The identity written on notes commits.
-///
-/// CI machines usually have no `user.name`, so the ledger never asks git for one: callers pass the
-/// CI actor or ``Signature/lambdaDeploy``.
-public struct Signature: Sendable, Equatable {
-    public var name: String
-    public var email: String
-
-    public init(name: String, email: String) {
-        self.name = name
-        self.email = email
-    }
-
-    /// The fixed identity used when no actor is known: `lambda-deploy <lambda-deploy@localhost>`.
-    public static let lambdaDeploy = Signature(name: "lambda-deploy", email: "lambda-deploy@localhost")
-}
-
 /// An open git repository (libgit2), used for everything local: resolving commits, status, notes.
 ///
 /// Not `Sendable`: libgit2 repository handles must not be shared between threads without locking,
@@ -43,15 +26,6 @@ public final class GitRepository {
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "git_repository_open_ext")
         guard let repo else { return nil }
-        return GitRepository(pointer: repo)
-    }
-
-    /// Opens a repository by its git directory (another handle on an already discovered one).
-    static func open(gitDir: String) throws -> GitRepository {
-        ensureLibgit2()
-        var repo: OpaquePointer?
-        try check(git_repository_open(&repo, gitDir), "git_repository_open")
-        guard let repo else { throw LedgerError.noRepository(path: gitDir) }
         return GitRepository(pointer: repo)
     }
 
@@ -141,14 +115,18 @@ public final class GitRepository {
     /// In a shallow clone the walk can hit a missing parent; that is reported as
     /// ``LedgerError/shallowHistory(revision:)`` rather than a wrong answer.
     public func isAncestor(_ ancestor: String, of descendant: String) throws -> Bool {
-        let a = try commitObject(ancestor).id
-        let d = try commitObject(descendant).id
-        if a == d { return true }
-        var araw = a.raw, draw = d.raw
-        let code = git_graph_descendant_of(pointer, &draw, &araw)
+        try isAncestor(try commitObject(ancestor).id, of: try commitObject(descendant).id, naming: descendant)
+    }
+
+    /// ``isAncestor(_:of:)`` on object ids: the one ancestry check (the notes merge uses it on
+    /// notes commits).
+    func isAncestor(_ ancestor: ObjectID, of descendant: ObjectID, naming revision: String? = nil) throws -> Bool {
+        if ancestor == descendant { return true }
+        var a = ancestor.raw, d = descendant.raw
+        let code = git_graph_descendant_of(pointer, &d, &a)
         if code < 0 {
             let message = lastLibgit2Message()
-            if isShallow { throw LedgerError.shallowHistory(revision: descendant) }
+            if isShallow { throw LedgerError.shallowHistory(revision: revision ?? descendant.hex) }
             throw LedgerError.libgit2(call: "git_graph_descendant_of", code: code, message: message)
         }
         return code == 1
@@ -241,14 +219,21 @@ public final class GitRepository {
         return GitObject(tree, repository: self)
     }
 
-    func lookupBlob(_ id: ObjectID) throws -> GitBlob {
+    /// Calls `body` with a blob's bytes, freeing the blob right after (no handle object per
+    /// note: the reader reads 10,000 of them).
+    func withBlob<R>(_ id: ObjectID, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         var raw = id.raw
         var blob: OpaquePointer?
         try check(git_blob_lookup(&blob, pointer, &raw), "git_blob_lookup")
         guard let blob else {
             throw LedgerError.libgit2(call: "git_blob_lookup", code: -1, message: "no blob returned")
         }
-        return GitBlob(blob, repository: self)
+        defer { git_blob_free(blob) }
+        let size = Int(git_blob_rawsize(blob))
+        guard size > 0, let base = git_blob_rawcontent(blob) else {
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return try body(UnsafeRawBufferPointer(start: base, count: size))
     }
 
     func createBlob(_ bytes: [UInt8]) throws -> ObjectID {
@@ -258,10 +243,5 @@ public final class GitRepository {
         }
         try check(code, "git_blob_create_from_buffer")
         return ObjectID(oid)
-    }
-
-    func graphDescendant(_ descendant: ObjectID, of ancestor: ObjectID) throws -> Bool {
-        var d = descendant.raw, a = ancestor.raw
-        return try check(git_graph_descendant_of(pointer, &d, &a), "git_graph_descendant_of") == 1
     }
 }

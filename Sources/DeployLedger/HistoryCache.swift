@@ -1,11 +1,22 @@
 internal import CLibgit2
 import Foundation
 
-/// What `history --json` prints: the JSON array and the problems (lines that are not records).
+/// The two forms `history` prints.
+public enum HistoryFormat: String, Sendable {
+    /// One line per record (``HistoryLine``).
+    case text
+    /// One JSON array, each record's keys plus `commit`.
+    case json
+}
+
+/// What `history` prints (the JSON array or the text lines) and the problems (lines that are
+/// not records).
 public struct HistoryOutput: Sendable {
     private let storage: Storage
     private let range: Range<Int>
     public let problems: [String]
+    /// Whether no record matched (the JSON array is `[]`, the text has no line).
+    public let isEmpty: Bool
     /// Whether this came from the history cache rather than from reading the notes.
     public let fromCache: Bool
 
@@ -15,22 +26,25 @@ public struct HistoryOutput: Sendable {
         case mapped(MappedFile)
     }
 
-    init(mapped file: MappedFile, range: Range<Int>, problems: [String]) {
+    init(mapped file: MappedFile, range: Range<Int>, problems: [String], isEmpty: Bool) {
         storage = .mapped(file)
         self.range = range
         self.problems = problems
+        self.isEmpty = isEmpty
         fromCache = true
     }
 
-    init(json: ByteArena, problems: [String]) {
-        storage = .built(json)
-        range = 0..<json.count
+    init(_ bytes: ByteArena, problems: [String], isEmpty: Bool) {
+        storage = .built(bytes)
+        range = 0..<bytes.count
         self.problems = problems
+        self.isEmpty = isEmpty
         fromCache = false
     }
 
-    /// Calls `body` with the UTF-8 JSON array (no trailing newline), without copying it.
-    public func withJSON<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    /// Calls `body` with the output's UTF-8 (the JSON array without a trailing newline, or the
+    /// text lines each ending in one), without copying it.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch storage {
         case let .built(arena):
             return try body(arena.bytes(range))
@@ -39,8 +53,8 @@ public struct HistoryOutput: Sendable {
         }
     }
 
-    /// A copy of the JSON array.
-    public var json: [UInt8] { withJSON { Array($0) } }
+    /// A copy of the output.
+    public var bytes: [UInt8] { withBytes { Array($0) } }
 }
 
 /// A file mapped read-only into memory, unmapped when released.
@@ -68,7 +82,8 @@ final class MappedFile: @unchecked Sendable {
     }
 }
 
-/// A cache of the unfiltered `history --json` output, keyed by the notes commit it was read from.
+/// A cache of the unfiltered `history` output (text and JSON), keyed by the notes commit it was
+/// read from.
 ///
 /// A notes ref points at a commit, and a commit id names its content forever, so the output for
 /// one id never changes; the cache file is valid exactly while the ref points at that commit, the
@@ -79,13 +94,25 @@ final class MappedFile: @unchecked Sendable {
 /// notes commit id, ``formatVersion`` and a checksum, and anything that does not check out is
 /// ignored and rebuilt. Failing to write it (read-only repository) is not an error.
 ///
-/// Layout: `LDHC`, format version (u32 LE), notes commit id (20 bytes), JSON length (u64 LE),
-/// problems length (u64 LE), checksum (u64 LE) of the JSON then the problems, the JSON, the
+/// Layout: `LDHC`, format version (u32 LE), notes commit id (20 bytes), output length (u64 LE),
+/// problems length (u64 LE), checksum (u64 LE) of the output then the problems, the output, the
 /// problems joined by newlines.
 struct HistoryCache {
-    /// Bump whenever the printed JSON, this layout or the checksum changes, so no old file is ever
-    /// used (2: the four-lane checksum).
-    static let formatVersion: UInt32 = 2
+    /// Bump when this file layout, the checksum or the text line layout (``HistoryLine``)
+    /// changes (3: text output cached too). The record's fields are not counted here: they
+    /// enter ``formatVersion`` through ``RecordSchema/fingerprint``.
+    static let layoutRevision: UInt64 = 3
+
+    /// The format of cache files: derived from ``layoutRevision`` and the record schema, so
+    /// adding a field to ``RecordSchema`` invalidates every cached output by itself.
+    static let formatVersion: UInt32 = formatVersion(schema: RecordSchema.fingerprint)
+
+    static func formatVersion(schema fingerprint: UInt64) -> UInt32 {
+        var hash = checksumSeed
+        withUnsafeBytes(of: layoutRevision.littleEndian) { hash = checksum($0, continuing: hash) }
+        withUnsafeBytes(of: fingerprint.littleEndian) { hash = checksum($0, continuing: hash) }
+        return UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+    }
     private static let magic: [UInt8] = Array("LDHC".utf8)
     private static let headerSize = 4 + 4 + 20 + 8 + 8 + 8
 
@@ -98,19 +125,19 @@ struct HistoryCache {
         directory = common + "/lambda-deploy"
     }
 
-    func path(for notesCommit: ObjectID) -> String {
-        directory + "/" + Self.fileName(for: notesCommit)
+    func path(for notesCommit: ObjectID, format: HistoryFormat) -> String {
+        directory + "/" + Self.fileName(for: notesCommit, format: format)
     }
 
-    private static func fileName(for notesCommit: ObjectID) -> String {
-        "history-v\(formatVersion)-\(notesCommit.hex)"
+    private static func fileName(for notesCommit: ObjectID, format: HistoryFormat) -> String {
+        "history-\(format.rawValue)-v\(formatVersion)-\(notesCommit.hex)"
     }
 
     // MARK: Reading
 
     /// The cached output for `notesCommit`; nil when there is none or it does not check out.
-    func load(_ notesCommit: ObjectID) -> HistoryOutput? {
-        guard let mapped = MappedFile(path: path(for: notesCommit)), mapped.bytes.count >= Self.headerSize else { return nil }
+    func load(_ notesCommit: ObjectID, format: HistoryFormat) -> HistoryOutput? {
+        guard let mapped = MappedFile(path: path(for: notesCommit, format: format)), mapped.bytes.count >= Self.headerSize else { return nil }
         let file = mapped.bytes
         guard file.prefix(4).elementsEqual(Self.magic),
               UInt32(littleEndian: file.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == Self.formatVersion
@@ -128,21 +155,22 @@ struct HistoryCache {
         guard Self.checksum(problemBytes, continuing: Self.checksum(json)) == checksum else { return nil }
         let problemText = String(decoding: problemBytes, as: UTF8.self)
         let problems = problemText.isEmpty ? [] : problemText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        return HistoryOutput(mapped: mapped, range: jsonRange, problems: problems)
+        let isEmpty = format == .json ? jsonCount <= 2 : jsonCount == 0
+        return HistoryOutput(mapped: mapped, range: jsonRange, problems: problems, isEmpty: isEmpty)
     }
 
     // MARK: Writing
 
     /// Stores `output` for `notesCommit` and removes files of other notes commits; best effort.
-    func store(_ output: HistoryOutput, for notesCommit: ObjectID) {
+    func store(_ output: HistoryOutput, for notesCommit: ObjectID, format: HistoryFormat) {
         // A problem text never holds a newline (excerpts replace control characters), so joining
         // by newlines is reversible; refuse to cache rather than split one wrongly.
         guard !output.problems.contains(where: { $0.contains("\n") }) else { return }
         let problems = Array(output.problems.joined(separator: "\n").utf8)
-        output.withJSON { json in store(json, problems: problems, for: notesCommit) }
+        output.withBytes { json in store(json, problems: problems, for: notesCommit, format: format) }
     }
 
-    private func store(_ json: UnsafeRawBufferPointer, problems: [UInt8], for notesCommit: ObjectID) {
+    private func store(_ json: UnsafeRawBufferPointer, problems: [UInt8], for notesCommit: ObjectID, format: HistoryFormat) {
         var header: [UInt8] = []
         header.reserveCapacity(Self.headerSize)
         header.append(contentsOf: Self.magic)
@@ -164,11 +192,11 @@ struct HistoryCache {
         let written = header.withUnsafeBytes { Self.writeAll(fd, $0) }
             && Self.writeAll(fd, json)
             && problems.withUnsafeBytes { Self.writeAll(fd, $0) }
-        if close(fd) != 0 || !written || rename(temporary, path(for: notesCommit)) != 0 {
+        if close(fd) != 0 || !written || rename(temporary, path(for: notesCommit, format: format)) != 0 {
             unlink(temporary)
             return
         }
-        removeOthers(keeping: Self.fileName(for: notesCommit))
+        removeOthers(keeping: [HistoryFormat.text, .json].map { Self.fileName(for: notesCommit, format: $0) })
     }
 
     private static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
@@ -185,10 +213,10 @@ struct HistoryCache {
     /// Deletes cache files of other notes commits (older ref positions, older format versions)
     /// and temporary files a killed writer left behind (older than ten minutes, so a concurrent
     /// writer's file is never taken from under it).
-    private func removeOthers(keeping name: String) {
+    private func removeOthers(keeping kept: [String]) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         let now = time(nil)
-        for other in names where other != name {
+        for other in names where !kept.contains(other) {
             let path = directory + "/" + other
             if other.hasPrefix("history-") {
                 unlink(path)

@@ -1,20 +1,15 @@
 internal import CLibgit2
-public import Foundation
+import Foundation
+import Safety
 
-/// Which records `Ledger.history` returns.
-public struct HistoryQuery: Sendable, Equatable {
-    public var alias: String?
-    public var function: String?
-    /// Only records at or after this time.
-    public var since: Date?
-    /// At most this many entries (newest first); nil for all.
-    public var limit: Int?
+/// A record to write and the commit (a revision; tags are peeled) whose note receives it.
+public struct RecordOnCommit: Sendable, Equatable {
+    public var record: DeployRecord
+    public var commit: String
 
-    public init(alias: String? = nil, function: String? = nil, since: Date? = nil, limit: Int? = nil) {
-        self.alias = alias
-        self.function = function
-        self.since = since
-        self.limit = limit
+    public init(_ record: DeployRecord, on commit: String) {
+        self.record = record
+        self.commit = commit
     }
 }
 
@@ -34,7 +29,9 @@ public enum MergeOutcome: Sendable, Equatable {
 /// The deployment records of a repository, kept as JSON Lines notes on `refs/notes/deploys`.
 ///
 /// Written and read with libgit2; every write adds a notes commit on the same ref, so the notes
-/// history keeps every version, and `git notes`/`git log --notes` read the result.
+/// history keeps every version, and `git notes`/`git log --notes` read the result. Before any
+/// read or write the ref is checked: a valid ref name, pointing at a notes commit whose tree is
+/// git's notes layout (see ``NotesTree``); anything else is a one-line error naming the repair.
 public struct Ledger {
     public let repository: GitRepository
     /// The full notes ref name (`deploys` is expanded to `refs/notes/deploys`, as git does).
@@ -45,284 +42,164 @@ public struct Ledger {
         self.notesRef = notesRef.hasPrefix("refs/") ? notesRef : "refs/notes/" + notesRef
     }
 
+    /// ``notesRef``, checked by git's rules before libgit2 or git sees it.
+    func checkedRef() throws -> String {
+        if let problem = GitNames.refProblem(notesRef) { throw LedgerError.invalidRef(ref: notesRef, problem: problem) }
+        return notesRef
+    }
+
+    /// The notes commit the ref points at (checked), nil when there are no records yet.
+    func tip() throws -> GitObject? {
+        try repository.notesCommit(try checkedRef())
+    }
+
     // MARK: Writing
 
+    /// Checks what can be checked before anything changes in AWS, so a deploy never happens
+    /// without the record it needs: the notes ref is a valid ref name and, if it exists, a notes
+    /// commit in git's layout, and the repository's objects and refs can be written.
+    public func checkWritable() throws {
+        let ref = try checkedRef()
+        if let tip = try repository.notesCommit(ref) { try NotesTree.check(tip, ref: ref) }
+        var common = String(cString: git_repository_commondir(repository.pointer))
+        while common.count > 1 && common.hasSuffix("/") { common.removeLast() }
+        for directory in [common + "/objects", common + "/refs"] where access(directory, W_OK) != 0 {
+            throw LedgerError.repositoryNotWritable(path: directory)
+        }
+    }
+
     /// Appends `record` as a new line to the note on `commit` (a revision; tags are peeled).
-    ///
-    /// Existing lines are never dropped. The new notes commit is built on the notes commit that
-    /// was read and the ref moves only if nobody moved it meanwhile (compare-and-swap), retried a
-    /// few times, so two writers in one repository cannot lose each other's lines.
     public func append(_ record: DeployRecord, to commit: String, author: Signature) throws {
-        let target = try repository.commitObject(commit).id
-        let line = try record.jsonLine()
+        try append([RecordOnCommit(record, on: commit)], author: author)
+    }
+
+    /// Appends each record as a new line to the note on its commit, in one move of the ref (one
+    /// notes commit per record, chained), so a run that records several functions shares them
+    /// with one push.
+    ///
+    /// Existing lines are never dropped, and their bytes are kept as they are. The new notes
+    /// commits are built on the notes commit that was read, and the ref moves only if nobody
+    /// moved it meanwhile (compare-and-swap), retried a few times, so two writers in one
+    /// repository cannot lose each other's lines.
+    public func append(_ records: [RecordOnCommit], author: Signature) throws {
+        guard !records.isEmpty else { return }
+        let ref = try checkedRef()
+        let lines: [(target: ObjectID, line: [UInt8])] = try records.map { item in
+            let target = try repository.commitObject(item.commit).id
+            var writer = RecordWriter()
+            writer.object(item.record, commit: nil)
+            // The writer escapes every control character; a line that could span two lines
+            // (or end the C string libgit2 takes) must never reach a note.
+            guard !writer.bytes.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0x00 }) else {
+                throw LedgerError.cannotWriteNote(commit: target.hex, notesRef: ref, reason: "the record would not be one line")
+            }
+            return (target, writer.bytes)
+        }
         let signature = try GitSignature(author)
         for _ in 0..<8 {
-            let tip = try repository.referenceTarget(notesRef)
-            let tipCommit = try tip.map { try repository.lookupCommit($0) }
-            var existing = ""
-            if let tipCommit {
-                existing = try readNote(in: tipCommit, on: target) ?? ""
+            let tip = try repository.notesCommit(ref)
+            if let tip { try NotesTree.check(tip, ref: ref) }
+            var parent = tip
+            for (target, line) in lines {
+                parent = try writeNote(adding: line, on: target, parent: parent, signature: signature, ref: ref)
             }
-            if !existing.isEmpty && !existing.hasSuffix("\n") { existing += "\n" }
-            let message = existing + line + "\n"
-
-            var newCommit = git_oid()
-            var blob = git_oid()
-            var annotated = target.raw
-            let code = git_note_commit_create(
-                &newCommit, &blob, repository.pointer, tipCommit?.pointer,
-                signature.pointer, signature.pointer, &annotated, message, 1)
-            if code < 0 {
-                throw LedgerError.cannotWriteNote(
-                    commit: target.hex, notesRef: notesRef,
-                    reason: "git_note_commit_create: \(lastLibgit2Message())")
-            }
+            guard let parent else { return }
             let moved = try repository.updateReference(
-                notesRef, to: ObjectID(newCommit), expected: tip,
-                message: "notes: deploy record added by lambda-deploy")
+                ref, to: parent.id, expected: tip?.id, message: "notes: deploy record added by lambda-deploy")
             if moved { return }
         }
         throw LedgerError.cannotWriteNote(
-            commit: target.hex, notesRef: notesRef,
-            reason: "the notes ref kept changing while writing; retry")
+            commit: lines.first?.target.hex ?? "", notesRef: ref, reason: "the notes ref kept changing while writing; retry")
     }
 
-    /// The note on `annotated` in the notes commit, nil when there is none.
-    private func readNote(in notesCommit: GitObject, on annotated: ObjectID) throws -> String? {
+    /// A new notes commit on `parent` whose note on `target` ends with `line` (no ref moves).
+    private func writeNote(
+        adding line: [UInt8], on target: ObjectID, parent: GitObject?, signature: GitSignature, ref: String
+    ) throws -> GitObject {
+        var message: [UInt8] = []
+        if let parent, let existing = try noteBytes(in: parent, on: target) {
+            guard !existing.contains(0) else {
+                throw LedgerError.cannotWriteNote(
+                    commit: target.hex, notesRef: ref,
+                    reason: "its note holds a NUL byte, and rewriting it would drop what follows; look at it with `git notes --ref=\(ref) show \(target.hex)`")
+            }
+            message = existing
+            if !message.isEmpty && message.last != 0x0A { message.append(0x0A) }
+        }
+        message.append(contentsOf: line)
+        message.append(0x0A)
+        message.append(0)
+        var newCommit = git_oid()
+        var blob = git_oid()
+        var annotated = target.raw
+        let code = message.withUnsafeBufferPointer { text in
+            text.withMemoryRebound(to: CChar.self) { chars in
+                git_note_commit_create(
+                    &newCommit, &blob, repository.pointer, parent?.pointer,
+                    signature.pointer, signature.pointer, &annotated, chars.baseAddress, 1)
+            }
+        }
+        if code < 0 {
+            throw LedgerError.cannotWriteNote(
+                commit: target.hex, notesRef: ref, reason: "git_note_commit_create: \(lastLibgit2Message())")
+        }
+        return try repository.lookupCommit(ObjectID(newCommit))
+    }
+
+    /// The bytes of the note on `annotated` in a notes commit (checked), nil when there is none.
+    private func noteBytes(in notesCommit: GitObject, on annotated: ObjectID) throws -> [UInt8]? {
         var note: OpaquePointer?
         var raw = annotated.raw
         let code = git_note_commit_read(&note, repository.pointer, notesCommit.pointer, &raw)
         if code == GIT_ENOTFOUND.rawValue { return nil }
         try check(code, "git_note_commit_read")
         guard let note else { return nil }
-        return GitNote(note, repository: repository).message
+        let owned = GitNote(note, repository: repository)
+        guard let id = git_note_id(owned.pointer) else { return nil }
+        return try repository.withBlob(ObjectID(id.pointee)) { Array($0) }
     }
 
     // MARK: Reading
 
-    /// The records on one commit (a revision; tags are peeled) and the lines that are not records.
+    /// The records on one commit (a revision; tags are peeled) and the lines that are not
+    /// records, in note order; URL credentials in the records are masked.
     public func records(on commit: String) throws -> (records: [DeployRecord], problems: [String]) {
         let target = try repository.commitObject(commit).id
-        guard let tip = try repository.referenceTarget(notesRef) else { return ([], []) }
-        let text = try readNote(in: try repository.lookupCommit(tip), on: target) ?? ""
-        return DeployRecord.parseNote(text)
+        guard let tip = try tip() else { return ([], []) }
+        let ref = notesRef
+        try NotesTree.check(tip, ref: ref)
+        guard let bytes = try noteBytes(in: tip, on: target) else { return ([], []) }
+        let (records, problems) = bytes.withUnsafeBytes { DeployRecord.parseNote($0) }
+        return (records.map { $0.maskingUserinfo() }, problems)
     }
 
-    /// Every record in the ledger, newest first by record time.
+    /// `history`: the records matching `query`, newest first, as text lines or one JSON array
+    /// (each record's keys plus `commit`, sorted), and the lines that are not records.
     ///
-    /// Lines that are not records are skipped here; use ``records(on:)`` to see them.
-    public func allEntries() throws -> [LedgerEntry] {
-        try scan().entries
+    /// With `cache`, a query without filters is answered from ``HistoryCache`` when the notes ref
+    /// has not moved since the last such query, and stores its answer otherwise: repeated
+    /// `history` then reads one file instead of every note.
+    public func history(_ query: HistoryQuery, format: HistoryFormat, cache useCache: Bool = true) throws -> HistoryOutput {
+        try history(query, format: format, cache: useCache, packOrderFrom: LedgerRows.packOrderFrom)
     }
 
-    /// Every record plus the problems found, newest first.
-    public func scan() throws -> (entries: [LedgerEntry], problems: [String]) {
-        try scan(parallelFrom: 2048)
-    }
-
-    /// ``scan()`` using several threads once there are at least `parallelFrom` notes.
-    func scan(parallelFrom threshold: Int) throws -> (entries: [LedgerEntry], problems: [String]) {
-        var iterator: OpaquePointer?
-        let code = git_note_iterator_new(&iterator, repository.pointer, notesRef)
-        if code == GIT_ENOTFOUND.rawValue { return ([], []) }
-        try check(code, "git_note_iterator_new")
-        guard let iterator else { return ([], []) }
-        let notes = GitNoteIterator(iterator, repository: repository)
-
-        var notesList: [NotePair] = []
-        while let (blob, annotated) = try notes.next() {
-            notesList.append(NotePair(blob: blob, annotated: annotated))
-        }
-        var chunks = try readChunks(notesList, parallelFrom: threshold)
-        var entries = chunks[0].entries
-        var keys = chunks[0].keys
-        var problems = chunks[0].problems
-        for index in chunks.indices.dropFirst() {
-            entries.append(contentsOf: chunks[index].entries)
-            keys.append(contentsOf: chunks[index].keys)
-            problems.append(contentsOf: chunks[index].problems)
-        }
-        chunks.removeAll()
-        // Sort small (key, index) pairs, not the entries: moving large structs costs retains.
-        var order = Array(0..<entries.count)
-        order.sort { lhs, rhs in
-            if keys[lhs] != keys[rhs] { return keys[lhs] > keys[rhs] }
-            if entries[lhs].commit != entries[rhs].commit { return entries[lhs].commit < entries[rhs].commit }
-            return lhs < rhs
-        }
-        applyPermutation(order, to: &entries)
-        return (entries, problems)
-    }
-
-    /// Reads and parses the note blobs, split over a few threads when there are many: `history`
-    /// over 10,000 records must keep up with `git log --notes`, and inflating and parsing is the
-    /// bulk of the work. Each thread opens its own repository handle (libgit2 handles are not
-    /// shared between threads).
-    private func readChunks(_ notesList: [NotePair], parallelFrom threshold: Int) throws -> [ParsedChunk] {
-        let workers = readerThreads(for: notesList.count, parallelFrom: threshold)
-        if workers == 1 {
-            return [try Self.parseChunk(notesList[...], repository: repository)]
-        }
-        let gitDir = repository.gitDir
-        let slots = ChunkSlots(count: workers)
-        let size = (notesList.count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let range = (worker * size)..<min(notesList.count, (worker + 1) * size)
-            do {
-                let repo = try GitRepository.open(gitDir: gitDir)
-                slots.set(worker, .success(try Self.parseChunk(notesList[range], repository: repo)))
-            } catch {
-                slots.set(worker, .failure(error))
-            }
-        }
-        return try slots.results()
-    }
-
-    private static func parseChunk(_ notes: ArraySlice<NotePair>, repository: GitRepository) throws -> ParsedChunk {
-        var parser = RecordLineParser()
-        var chunk = ParsedChunk()
-        chunk.entries.reserveCapacity(notes.count)
-        chunk.keys.reserveCapacity(notes.count)
-        for note in notes {
-            let blob = try repository.lookupBlob(note.blob)
-            let commit = note.annotated.hex
-            blob.withBytes { bytes in
-                parser.parseLines(bytes) { lineNumber, result in
-                    switch result {
-                    case let .success(record):
-                        chunk.keys.append(RecordTime.secondsSince1970(record.time) ?? -Double.infinity)
-                        chunk.entries.append(LedgerEntry(commit: commit, record: record))
-                    case let .failure(problem):
-                        chunk.problems.append("note on \(commit) line \(lineNumber): \(problem.text)")
-                    }
-                }
-            }
-        }
-        return chunk
-    }
-
-    /// `history --json`: the records matching `query` as one JSON array, newest first, each
-    /// record's keys plus `commit`, sorted (byte for byte ``LedgerEntry/jsonArray(_:)`` of
-    /// ``history(_:)``), and the lines that are not records.
-    ///
-    /// Reads lines lambda-deploy wrote without decoding them (see ``HistoryTable``). With
-    /// `cache`, an unfiltered query (no alias, function, since or limit) is answered from
-    /// ``HistoryCache`` when the notes ref has not moved since the last such query, and stores
-    /// its answer otherwise: repeated `history --json` then reads one file instead of every note.
-    public func historyJSON(_ query: HistoryQuery, cache useCache: Bool = true) throws -> HistoryOutput {
-        try historyJSON(query, cache: useCache, parallelFrom: 2048)
-    }
-
-    /// ``historyJSON(_:cache:)`` reading on several threads from `parallelFrom` notes on.
-    func historyJSON(_ query: HistoryQuery, cache useCache: Bool, parallelFrom: Int) throws -> HistoryOutput {
-        guard let tip = try repository.referenceTarget(notesRef) else {
+    /// ``history(_:format:cache:)`` reading in pack order from `packOrderFrom` bytes of notes on.
+    func history(_ query: HistoryQuery, format: HistoryFormat, cache useCache: Bool, packOrderFrom: Int) throws -> HistoryOutput {
+        let ref = try checkedRef()
+        guard let tip = try repository.notesCommit(ref) else {
             let empty = ByteArena()
-            Array("[]".utf8).withUnsafeBytes { empty.append($0) }
-            return HistoryOutput(json: empty, problems: [])
+            if format == .json { empty.append(static: "[]") }
+            return HistoryOutput(empty, problems: [], isEmpty: true)
         }
-        let unfiltered = query.alias == nil && query.function == nil && query.since == nil && query.limit == nil
-        let cache = useCache && unfiltered ? HistoryCache(repository: repository) : nil
-        if let cache, let cached = cache.load(tip) { return cached }
-        let table = try HistoryTable.read(notesCommit: try repository.lookupCommit(tip), parallelFrom: parallelFrom)
-        let json = table.json(query, parallelFrom: parallelFrom)
-        if json.exhausted {
-            throw LedgerError.libgit2(call: "history", code: -1, message: "out of memory while printing the notes")
-        }
-        let output = HistoryOutput(json: json, problems: table.problems)
-        cache?.store(output, for: tip)
+        let tipID = tip.id
+        let cache = useCache && query.selectsEverything ? HistoryCache(repository: repository) : nil
+        if let cache, let cached = cache.load(tipID, format: format) { return cached }
+        let rows = try LedgerRows.read(notesCommit: tip, ref: ref, text: format == .text, packOrderFrom: packOrderFrom)
+        let keys = rows.select(query)
+        let bytes = format == .json ? rows.json(keys) : rows.text(keys)
+        if bytes.exhausted { throw LedgerError.outOfMemory(reading: ref) }
+        let output = HistoryOutput(bytes, problems: rows.problems, isEmpty: keys.isEmpty)
+        cache?.store(output, for: tipID, format: format)
         return output
-    }
-
-    /// Records matching the query, newest first.
-    public func history(_ query: HistoryQuery) throws -> [LedgerEntry] {
-        let since = query.since?.timeIntervalSince1970
-        let all = try allEntries()
-        if query.alias == nil && query.function == nil && since == nil && (query.limit ?? .max) >= all.count {
-            return all
-        }
-        var result: [LedgerEntry] = []
-        for entry in all {
-            if let alias = query.alias, entry.record.alias != alias { continue }
-            if let function = query.function, entry.record.function != function { continue }
-            if let since {
-                guard let seconds = RecordTime.secondsSince1970(entry.record.time), seconds >= since else { continue }
-            }
-            result.append(entry)
-            if let limit = query.limit, result.count >= limit { break }
-        }
-        return result
-    }
-
-    /// The newest record for an alias (optionally of one function and one outcome).
-    public func latest(alias: String, function: String? = nil, result: DeployRecord.Outcome? = nil) throws -> LedgerEntry? {
-        try allEntries().first { entry in
-            entry.record.alias == alias
-                && (function == nil || entry.record.function == function)
-                && (result == nil || entry.record.result == result)
-        }
-    }
-}
-
-/// Reorders `entries` so that `entries[i]` becomes the old `entries[order[i]]`, moving elements
-/// instead of copying them (copying a record retains each of its strings).
-func applyPermutation<T>(_ order: [Int], to entries: inout [T]) {
-    precondition(order.count == entries.count)
-    var done = [Bool](repeating: false, count: order.count)
-    entries.withUnsafeMutableBufferPointer { buffer in
-        guard let base = buffer.baseAddress else { return }
-        for start in 0..<order.count where !done[start] {
-            done[start] = true
-            if order[start] == start { continue }
-            let saved = (base + start).move()
-            var hole = start
-            while true {
-                let source = order[hole]
-                if source == start {
-                    (base + hole).initialize(to: saved)
-                    break
-                }
-                (base + hole).moveInitialize(from: base + source, count: 1)
-                done[source] = true
-                hole = source
-            }
-        }
-    }
-}
-
-/// A note: its blob and the object it annotates.
-struct NotePair: Sendable {
-    var blob: ObjectID
-    var annotated: ObjectID
-}
-
-/// What one thread parsed.
-struct ParsedChunk: Sendable {
-    var entries: [LedgerEntry] = []
-    var keys: [Double] = []
-    var problems: [String] = []
-}
-
-/// One result slot per worker thread; each worker writes only its own slot.
-private final class ChunkSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<ParsedChunk, any Error>?]
-
-    init(count: Int) {
-        slots = Array(repeating: nil, count: count)
-    }
-
-    func set(_ index: Int, _ result: Result<ParsedChunk, any Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-
-    func results() throws -> [ParsedChunk] {
-        lock.lock()
-        defer { lock.unlock() }
-        return try slots.map { slot in
-            guard let slot else { throw LedgerError.libgit2(call: "history", code: -1, message: "a reader thread did not finish") }
-            return try slot.get()
-        }
     }
 }

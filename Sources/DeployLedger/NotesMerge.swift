@@ -1,5 +1,6 @@
 internal import CLibgit2
 import Foundation
+import Safety
 
 extension Ledger {
     /// Merges another notes ref (e.g. `refs/notes/remotes/origin/deploys`) into the live ref,
@@ -11,42 +12,48 @@ extension Ledger {
     /// side comes back: an audit trail only grows. The merge commit has the live tip and the
     /// other tip as parents, so pushing it is a fast-forward of the remote ref. The merged tree
     /// is written flat (one entry per annotated commit); fanned-out input trees (`ab/cdef...`)
-    /// are read through libgit2's notes iterator, which understands fan-out.
+    /// are read by ``NotesTree``, which checks both sides are notes commits in git's layout
+    /// before anything is merged.
     @discardableResult
     public func mergeNotes(from otherRef: String, author: Signature = .lambdaDeploy) throws -> MergeOutcome {
+        let ref = try checkedRef()
+        if let problem = GitNames.refProblem(otherRef) { throw LedgerError.invalidRef(ref: otherRef, problem: problem) }
         for _ in 0..<8 {
-            guard let other = try repository.referenceTarget(otherRef) else { return .nothingToMerge }
-            let local = try repository.referenceTarget(notesRef)
-            guard let local else {
-                if try repository.updateReference(notesRef, to: other, expected: nil, message: "notes: fast-forward from \(otherRef)") {
+            guard let otherCommit = try repository.notesCommit(otherRef) else { return .nothingToMerge }
+            try NotesTree.check(otherCommit, ref: otherRef)
+            let other = otherCommit.id
+            let localCommit = try repository.notesCommit(ref)
+            if let localCommit { try NotesTree.check(localCommit, ref: ref) }
+            guard let local = localCommit?.id else {
+                if try repository.updateReference(ref, to: other, expected: nil, message: "notes: fast-forward from \(otherRef)") {
                     return .fastForward
                 }
                 continue
             }
             if local == other { return .upToDate }
-            if try repository.graphDescendant(local, of: other) { return .upToDate }
-            if try repository.graphDescendant(other, of: local) {
-                if try repository.updateReference(notesRef, to: other, expected: local, message: "notes: fast-forward from \(otherRef)") {
+            if try repository.isAncestor(other, of: local) { return .upToDate }
+            if try repository.isAncestor(local, of: other) {
+                if try repository.updateReference(ref, to: other, expected: local, message: "notes: fast-forward from \(otherRef)") {
                     return .fastForward
                 }
                 continue
             }
             let (commit, combined) = try writeMergeCommit(local: local, other: other, otherRef: otherRef, author: author)
-            if try repository.updateReference(notesRef, to: commit, expected: local, message: "notes: merged \(otherRef)") {
+            if try repository.updateReference(ref, to: commit, expected: local, message: "notes: merged \(otherRef)") {
                 return .merged(commit: commit.hex, combinedNotes: combined)
             }
         }
         throw LedgerError.cannotWriteNote(
-            commit: "(merge)", notesRef: notesRef, reason: "the notes ref kept changing while merging \(otherRef); retry")
+            commit: "(merge)", notesRef: ref, reason: "the notes ref kept changing while merging \(otherRef); retry")
     }
 
     /// Builds the union tree and the two-parent merge commit (no ref is moved here).
     private func writeMergeCommit(local: ObjectID, other: ObjectID, otherRef: String, author: Signature) throws -> (ObjectID, Int) {
         let localCommit = try repository.lookupCommit(local)
         let otherCommit = try repository.lookupCommit(other)
-        var merged = try notesMap(localCommit)
+        var merged = try NotesTree.map(localCommit, ref: notesRef)
         var combined = 0
-        for (annotated, otherBlob) in try notesMap(otherCommit) {
+        for (annotated, otherBlob) in try NotesTree.map(otherCommit, ref: otherRef) {
             guard let localBlob = merged[annotated] else {
                 merged[annotated] = otherBlob
                 continue
@@ -89,21 +96,8 @@ extension Ledger {
         return (ObjectID(commitID), combined)
     }
 
-    /// Annotated object -> note blob for one notes commit (fan-out aware).
-    private func notesMap(_ notesCommit: GitObject) throws -> [ObjectID: ObjectID] {
-        var iterator: OpaquePointer?
-        try check(git_note_commit_iterator_new(&iterator, notesCommit.pointer), "git_note_commit_iterator_new")
-        guard let iterator else { return [:] }
-        let notes = GitNoteIterator(iterator, repository: repository)
-        var map: [ObjectID: ObjectID] = [:]
-        while let (blob, annotated) = try notes.next() {
-            map[annotated] = blob
-        }
-        return map
-    }
-
     private func blobText(_ id: ObjectID) throws -> [UInt8] {
-        try repository.lookupBlob(id).withBytes { Array($0) }
+        try repository.withBlob(id) { Array($0) }
     }
 }
 

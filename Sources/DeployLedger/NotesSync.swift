@@ -1,22 +1,23 @@
 public import Foundation
+import Safety
 
 /// What `NotesSync.fetch()` found.
 public enum FetchOutcome: Sendable, Equatable {
     /// The remote's notes are now in the private ref.
     case fetched
-    /// The remote has no notes ref yet (nobody pushed a record): not an error.
+    /// The remote has no notes ref yet.
     case remoteHasNoNotes
 }
 
-/// What `NotesSync.push()` did.
+/// What one `git push` of the notes ref did.
 public enum PushOutcome: Sendable, Equatable {
     /// The remote ref moved to our notes commit (or was created).
     case pushed
     /// The remote already had our notes commit.
     case upToDate
-    /// Someone pushed first (non-fast-forward, or the server lost a ref-lock race to a
-    /// concurrent push); fetch, merge and push again.
-    case rejectedNonFastForward
+    /// Another push got there first: a non-fast-forward rejection, or the server losing the
+    /// ref-lock race to a concurrent push. Fetch, merge and push again.
+    case lostRace
     /// There is no local notes ref to push.
     case nothingToPush
 }
@@ -33,34 +34,49 @@ public struct ShareOutcome: Sendable, Equatable {
 ///
 /// The remote's notes are fetched into a private ref (`refs/notes/remotes/<remote>/<name>`),
 /// never into the live ref, then merged line-wise into it (``Ledger/mergeNotes(from:author:)``),
-/// so fetching can never overwrite records that were not pushed yet.
+/// so fetching can never overwrite records that were not pushed yet. The remote and the refs
+/// are checked when the value is made (a remote like `--upload-pack=...` never reaches git) and
+/// passed after `--end-of-options`.
 public struct NotesSync {
     public let ledger: Ledger
     public let remote: String
     /// Where the remote's notes are fetched to, e.g. `refs/notes/remotes/origin/deploys`.
     public let privateRef: String
-    /// Pause before retrying after a rejected push: the attempt number times this, plus jitter.
+    /// The first pause before another round; it doubles each round up to ``maximumDelay``, with
+    /// jitter (times 0.5 to 1.5) so racing jobs do not collide again in lockstep.
     public var retryDelay: TimeInterval
+    public var maximumDelay: TimeInterval = 2
     private let git: GitCommand
+    private let remoteValue: GitValue
 
     /// - Parameters:
     ///   - git: path of the git executable (``NotesSync/locateGit(environment:)`` finds it on PATH).
     ///   - environment: the process environment git runs with (credentials helpers, HOME, PATH);
     ///     passed in, never read here. `GIT_TERMINAL_PROMPT=0` is always added.
+    /// - Throws: ``LedgerError/invalidRemote(remote:problem:)`` or
+    ///   ``LedgerError/invalidRef(ref:problem:)`` before anything runs.
     public init(
         repository: GitRepository, notesRef: String = "refs/notes/deploys", remote: String = "origin",
         git: String, environment: [String: String], retryDelay: TimeInterval = 0.2
-    ) {
+    ) throws {
         ledger = Ledger(repository: repository, notesRef: notesRef)
+        let ref = try ledger.checkedRef()
+        remoteValue = try GitValue.remote(remote)
         self.remote = remote
-        let name = ledger.notesRef.hasPrefix("refs/notes/")
-            ? String(ledger.notesRef.dropFirst("refs/notes/".count))
-            : String(ledger.notesRef.dropFirst("refs/".count))
-        let safeRemote = String(remote.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
-        privateRef = "refs/notes/remotes/\(safeRemote)/\(name)"
+        let name = ref.hasPrefix("refs/notes/") ? String(ref.dropFirst("refs/notes/".count)) : String(ref.dropFirst("refs/".count))
+        privateRef = try GitValue.ref("refs/notes/remotes/\(Self.privateName(remote))/\(name)").text
         self.retryDelay = retryDelay
-        self.git = GitCommand(
-            executable: git, directory: repository.workdir ?? repository.gitDir, environment: environment)
+        self.git = GitCommand(executable: git, directory: repository.workdir ?? repository.gitDir, environment: environment)
+    }
+
+    /// The private ref's directory for `remote`: the remote's name when it is one (git's own
+    /// rule makes it a valid ref part), else `url-` and a hash of the URL, so two URLs never
+    /// share a ref and no URL text (nor its credentials) ends up in a ref name.
+    static func privateName(_ remote: String) -> String {
+        if !remote.contains(":"), GitNames.refProblem("refs/remotes/" + remote + "/x") == nil { return remote }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in remote.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return "url-" + String(hash, radix: 16)
     }
 
     /// The git executable on the environment's PATH, nil when there is none.
@@ -71,11 +87,30 @@ public struct NotesSync {
     /// Fetches the remote's notes into ``privateRef`` (forced: it mirrors the remote).
     @discardableResult
     public func fetch() throws -> FetchOutcome {
-        let refspec = "+\(ledger.notesRef):\(privateRef)"
-        let output = try git.run(["fetch", "--quiet", "--no-tags", remote, refspec])
+        let refspec = try GitValue.refspec(ledger.notesRef, privateRef, force: true)
+        let output = try git.run(["fetch", "--quiet", "--no-tags"], values: [remoteValue, refspec])
         if output.status == 0 { return .fetched }
         if output.stderr.contains("couldn't find remote ref") { return .remoteHasNoNotes }
-        throw LedgerError.fetchFailed(remote: redactingCredentials(remote), notesRef: ledger.notesRef, detail: output.lastErrorLine)
+        throw LedgerError.fetchFailed(remote: remote, notesRef: ledger.notesRef, detail: output.lastErrorLine)
+    }
+
+    /// Merges what ``fetch()`` brought; a remote ref that is not a notes commit is reported as
+    /// the remote's problem.
+    private func mergeFetched(author: Signature) throws -> MergeOutcome {
+        do {
+            return try ledger.mergeNotes(from: privateRef, author: author)
+        } catch let error as LedgerError {
+            switch error {
+            case let .notesRefNotACommit(ref, kind) where ref == privateRef:
+                throw LedgerError.remoteNotesUnusable(remote: remote, notesRef: ledger.notesRef, reason: "it points at \(kind), not a notes commit")
+            case let .notesRefUnreadable(ref, detail) where ref == privateRef:
+                throw LedgerError.remoteNotesUnusable(remote: remote, notesRef: ledger.notesRef, reason: "it cannot be read as a notes commit (\(detail))")
+            case let .notesTreeHasForeignEntry(ref, path, kind) where ref == privateRef:
+                throw LedgerError.remoteNotesUnusable(remote: remote, notesRef: ledger.notesRef, reason: "it holds \(kind) '\(path)' that is not a note")
+            default:
+                throw error
+            }
+        }
     }
 
     /// Fetches and merges the remote's records into the live ref; local records always survive.
@@ -85,29 +120,33 @@ public struct NotesSync {
     public func fetchAndMerge(author: Signature = .lambdaDeploy) throws -> MergeOutcome {
         switch try fetch() {
         case .remoteHasNoNotes: return .nothingToMerge
-        case .fetched: return try ledger.mergeNotes(from: privateRef, author: author)
+        case .fetched: return try mergeFetched(author: author)
         }
     }
 
     /// Pushes the live ref to the same ref on the remote, without force.
     ///
-    /// Reads `git push --porcelain` itself: a non-fast-forward rejection (or a lost ref-lock
-    /// race) is an outcome the caller retries; a hook's `[remote rejected]`, authentication or
-    /// network failures throw.
+    /// Reads `git push --porcelain` itself: losing a race to another push is an outcome the
+    /// caller retries; a hook's `[remote rejected]`, authentication or network failures throw.
     public func push() throws -> PushOutcome {
-        guard try ledger.repository.referenceTarget(ledger.notesRef) != nil else { return .nothingToPush }
-        let refspec = "\(ledger.notesRef):\(ledger.notesRef)"
-        let output = try git.run(["push", "--porcelain", "--no-verify", remote, refspec])
+        guard try ledger.tip() != nil else { return .nothingToPush }
+        let refspec = try GitValue.refspec(ledger.notesRef, ledger.notesRef)
+        let output = try git.run(["push", "--porcelain", "--no-verify"], values: [remoteValue, refspec])
         return try Self.interpretPush(output, notesRef: ledger.notesRef, remote: remote)
     }
 
-    /// Rejections meaning "someone else updated the ref first": a non-fast-forward, or the
-    /// server losing the ref-lock race against a concurrent push (`[remote rejected] (failed to
-    /// update ref)`, `cannot lock ref`). Fetching, merging and pushing again fixes them.
-    private static let retryableRejections = [
+    /// What git says when someone else updated the ref first: a non-fast-forward, or the server
+    /// (or a local ref) losing the lock race against a concurrent update. Another
+    /// fetch-merge-push round fixes them all.
+    private static let racePhrases = [
         "non-fast-forward", "fetch first", "stale info", "failed to update ref", "cannot lock ref",
-        "incorrect old value",
+        "incorrect old value", "failed to lock",
     ]
+
+    static func isRace(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return racePhrases.contains { lowered.contains($0) }
+    }
 
     static func interpretPush(_ output: GitCommand.Output, notesRef: String, remote: String) throws -> PushOutcome {
         // Porcelain status lines: "<flag>\t<from>:<to>\t<summary> (<reason>)" (git-push(1), OUTPUT).
@@ -119,64 +158,51 @@ public struct NotesSync {
             case " ", "*", "+": return .pushed
             case "=": return .upToDate
             case "!":
-                if retryableRejections.contains(where: summary.contains) { return .rejectedNonFastForward }
-                throw LedgerError.pushFailed(
-                    remote: redactingCredentials(remote), notesRef: notesRef, detail: redactingCredentials(summary))
+                if isRace(summary) { return .lostRace }
+                throw LedgerError.pushFailed(remote: remote, notesRef: notesRef, detail: URLText.maskingUserinfo(summary))
             default:
                 continue
             }
         }
         if output.status == 0 { return .pushed }
-        throw LedgerError.pushFailed(remote: redactingCredentials(remote), notesRef: notesRef, detail: output.lastErrorLine)
+        if isRace(output.stderr) { return .lostRace }
+        throw LedgerError.pushFailed(remote: remote, notesRef: notesRef, detail: output.lastErrorLine)
     }
 
-    /// Fetch, merge, push until the push is accepted, at most `maxAttempts` rounds.
+    /// Fetch, merge, push until the push is accepted: the one retry loop for sharing records, at
+    /// most `maxAttempts` rounds, treating a non-fast-forward and a lost lock race (on the
+    /// server's ref, or on the local private ref while fetching) alike, with a doubling,
+    /// jittered pause between rounds.
     ///
-    /// This is `lambda-deploy notes push`: local records are merged with the remote's, never
-    /// replaced by them, and the push is never forced.
-    public func share(author: Signature = .lambdaDeploy, maxAttempts: Int = 5) throws -> ShareOutcome {
+    /// This is `lambda-deploy notes push`, and what a deploy runs once after writing its
+    /// records (``Ledger/append(_:author:)`` takes several): local records are merged with the
+    /// remote's, never replaced by them, and the push is never forced.
+    @discardableResult
+    public func share(author: Signature = .lambdaDeploy, maxAttempts: Int = 8) throws -> ShareOutcome {
         let rounds = max(1, maxAttempts)
         for attempt in 1...rounds {
-            if try fetch() == .fetched {
-                try ledger.mergeNotes(from: privateRef, author: author)
-            }
-            let outcome = try push()
-            if outcome != .rejectedNonFastForward {
-                return ShareOutcome(attempts: attempt, push: outcome)
+            do {
+                if try fetch() == .fetched {
+                    _ = try mergeFetched(author: author)
+                }
+                let outcome = try push()
+                if outcome != .lostRace {
+                    return ShareOutcome(attempts: attempt, push: outcome)
+                }
+            } catch let LedgerError.fetchFailed(_, _, detail) where Self.isRace(detail) {
+                // Another fetch in this repository held the private ref's lock: another round.
             }
             if attempt < rounds {
-                // Spread the racers out so they do not collide again in lockstep.
-                Thread.sleep(forTimeInterval: retryDelay * Double(attempt) * Double.random(in: 0.5...1.5))
+                Thread.sleep(forTimeInterval: delay(afterRound: attempt))
             }
         }
-        throw LedgerError.pushRejected(remote: redactingCredentials(remote), notesRef: ledger.notesRef, attempts: rounds)
+        throw LedgerError.pushKeptLosingRace(remote: remote, notesRef: ledger.notesRef, attempts: rounds)
     }
 
-    /// Appends the record locally, then shares it; the record is written before any network I/O
-    /// so a failed fetch or push never loses it.
-    ///
-    /// Throws ``LedgerError/recordNotShared(commit:remote:reason:)`` when the record is stored
-    /// locally but did not reach the remote (the caller exits with its distinct code).
-    @discardableResult
-    public func appendAndShare(
-        _ record: DeployRecord, to commit: String, author: Signature, maxAttempts: Int = 5
-    ) throws -> ShareOutcome {
-        let resolved = try ledger.repository.resolveCommit(commit)
-        try ledger.append(record, to: resolved, author: author)
-        do {
-            return try share(author: author, maxAttempts: maxAttempts)
-        } catch let error as LedgerError {
-            throw LedgerError.recordNotShared(
-                commit: resolved, remote: redactingCredentials(remote), reason: Self.reason(error))
-        }
-    }
-
-    private static func reason(_ error: LedgerError) -> String {
-        switch error {
-        case let .pushRejected(_, _, attempts): return "push rejected as non-fast-forward \(attempts) times"
-        case let .fetchFailed(_, _, detail): return "fetch failed: \(detail)"
-        case let .pushFailed(_, _, detail): return "push failed: \(detail)"
-        default: return error.errorDescription ?? "unknown error"
-        }
+    /// The pause after round `round` (1-based): ``retryDelay`` doubled per round, capped at
+    /// ``maximumDelay``, times a random factor in 0.5...1.5.
+    func delay(afterRound round: Int) -> TimeInterval {
+        let base = min(maximumDelay, retryDelay * pow(2, Double(min(max(round - 1, 0), 30))))
+        return base * Double.random(in: 0.5...1.5)
     }
 }

@@ -67,11 +67,7 @@ public struct AliasMoves {
     /// The commit a published version was built from, per the ledger, with its record.
     func ledgerEntry(function: String, version: String, region: String) throws -> LedgerEntry? {
         guard let repository = project.repository else { return nil }
-        let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
-        let (entries, _) = try ledger.scan()
-        return entries
-            .filter { $0.record.function == function && $0.record.version == version && $0.record.region == region && $0.record.result != .failed && $0.record.codeSha256 != nil }
-            .max { $0.record.instant < $1.record.instant }
+        return try Ledger(repository: repository, notesRef: project.config.notes.ref).entry(function: function, version: version, region: region)
     }
 
     /// Moves an alias to a fixed target through the one alias-move loop; returns the state it replaced.
@@ -226,10 +222,8 @@ public struct AliasMoves {
         // The version before the latest move: from --to, the ledger, or the alias description.
         var targetVersion = request.toVersion
         if targetVersion == nil, let repository = project.repository {
-            let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
-            let moves = try ledger.scan().entries
-                .filter { $0.record.function == function && $0.record.alias == request.alias && $0.record.region == session.region && $0.record.result == .deployed && $0.record.version == current.version }
-            targetVersion = moves.max { $0.record.instant < $1.record.instant }?.record.previousVersion
+            targetVersion = try Ledger(repository: repository, notesRef: project.config.notes.ref)
+                .rollbackTarget(function: function, alias: request.alias, region: session.region, currentVersion: current.version)?.version
         }
         if targetVersion == nil { targetVersion = Deployer.previousVersion(fromAliasDescription: current.description) }
         guard let version = targetVersion, version != current.version else { throw WorkflowError.nothingToRollBack(alias: request.alias) }

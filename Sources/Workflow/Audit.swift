@@ -2,39 +2,6 @@ public import Foundation
 public import DeployLedger
 import ReleasePolicy
 
-/// One history line, with the record behind it for `--json`.
-public struct HistoryItem: Encodable, Sendable {
-    public var entry: LedgerEntry
-
-    public func encode(to encoder: any Encoder) throws { try entry.encode(to: encoder) }
-
-    /// time, function:alias, version, commit, branch, trigger, who/where.
-    public var line: String {
-        let record = entry.record
-        var version = record.version.map { "v\($0)" } ?? "-"
-        if let previous = record.previousVersion, previous != record.version { version += " (was \(previous))" }
-        if let weight = record.weight { version += " \(weight)%" }
-        var columns = [
-            record.time, "\(record.function):\(record.alias)", version, String(entry.commit.prefix(12)),
-            record.branch ?? "-", record.trigger.rawValue, record.result.rawValue,
-        ]
-        var place: [String] = []
-        if let ci = record.ci { place.append(ci + (record.build.map { " #\($0)" } ?? "")) }
-        if let actor = record.actor { place.append("by \(actor)") }
-        if record.overrideProtection == true { place.append("OVERRIDE") }
-        if record.dirty == true { place.append("dirty") }
-        if let error = record.error { place.append("error: \(error)") }
-        columns.append(place.joined(separator: " "))
-        return columns.joined(separator: "  ")
-    }
-}
-
-extension Array where Element == HistoryItem {
-    /// The `--json` array as UTF-8 bytes (each record's keys plus `commit`, sorted), written by the
-    /// ledger's own encoder: JSONEncoder costs more than reading 10,000 notes does.
-    public var jsonBytes: [UInt8] { LedgerEntry.jsonArrayBytes(map(\.entry)) }
-}
-
 /// `show`: the records on one commit and, with `--live`, which aliases run it now.
 public struct ShownCommit: Encodable, Sendable {
     public var commit: String
@@ -47,7 +14,7 @@ public struct ShownCommit: Encodable, Sendable {
         var lines = ["commit \(commit)"]
         if records.isEmpty { lines.append("  no deploy records on this commit") }
         for record in records {
-            lines.append("  " + HistoryItem(entry: LedgerEntry(commit: commit, record: record)).line)
+            lines.append("  " + record.historyLine(commit: commit))
         }
         if let liveAliases {
             lines.append(liveAliases.isEmpty ? "  runs now: no alias" : "  runs now: " + liveAliases.joined(separator: ", "))
@@ -93,23 +60,11 @@ public final class Audit {
     public var notesRef: String { project.config.notes.ref }
     var ledger: Ledger { Ledger(repository: repository, notesRef: notesRef) }
 
-    public func history(alias: String?, function: String?, since: Date?, limit: Int?) throws -> (items: [HistoryItem], problems: [String]) {
-        let (entries, problems) = try ledger.scan()
-        var filtered = entries.filter { entry in
-            (alias == nil || entry.record.alias == alias) && (function == nil || entry.record.function == function)
-                && (since.map { start in entry.record.date.map { $0 >= start } ?? false } ?? true)
-        }
-        // The ledger's scan is newest first by instant already: keep its order (a string sort on
-        // `time` would misplace second-precision records among millisecond ones).
-        if let limit, filtered.count > limit { filtered = Array(filtered.prefix(limit)) }
-        return (filtered.map(HistoryItem.init), problems)
-    }
-
-    /// `history --json`: the JSON array of the matching records, newest first (the same bytes as
-    /// encoding ``history(alias:function:since:limit:)``'s items), straight from the ledger, which
-    /// skips decoding lines it wrote and caches the unfiltered answer per notes commit.
-    public func historyJSON(alias: String?, function: String?, since: Date?, limit: Int?) throws -> HistoryOutput {
-        try ledger.historyJSON(HistoryQuery(alias: alias, function: function, since: since, limit: limit))
+    /// `history`: the matching records, newest first, as text lines or one JSON array, straight
+    /// from the ledger's one reader (same order for both), which caches the unfiltered answer
+    /// per notes commit.
+    public func history(alias: String?, function: String?, since: Date?, limit: Int?, format: HistoryFormat) throws -> HistoryOutput {
+        try ledger.history(HistoryQuery(alias: alias, function: function, since: since, limit: limit), format: format)
     }
 
     /// The records on one commit; with `live` services, also which aliases run it now.
@@ -141,13 +96,8 @@ public final class Audit {
 
     public func verify(function flag: String?, services session: Services) async throws -> VerifyReport {
         let function = try verifiedFunction(flag)
-        let (entries, _) = try ledger.scan()
         // The newest record that moved (or confirmed) each alias of this function in this region.
-        var newest: [String: LedgerEntry] = [:]
-        for entry in entries where entry.record.function == function && entry.record.region == session.region && entry.record.result != .failed {
-            if let current = newest[entry.record.alias], current.record.instant >= entry.record.instant { continue }
-            newest[entry.record.alias] = entry
-        }
+        var newest = try ledger.newestPerAlias(function: function, region: session.region)
         let aliases = try await session.lambda.aliases(function)
         var checks: [VerifyReport.Check] = []
         for alias in aliases {
@@ -182,7 +132,7 @@ public final class Audit {
         guard let git = NotesSync.locateGit(environment: project.environment.variables) else {
             throw WorkflowError.notesNotPushed(reason: "git is not on PATH")
         }
-        return NotesSync(repository: repository, notesRef: notesRef, remote: remote ?? project.config.notes.remote, git: git, environment: project.environment.variables)
+        return try NotesSync(repository: repository, notesRef: notesRef, remote: remote ?? project.config.notes.remote, git: git, environment: project.environment.variables)
     }
 
     public func fetchNotes(remote: String?) throws -> String {
@@ -193,7 +143,7 @@ public final class Audit {
 
     public func pushNotes(remote: String?) throws -> String {
         let sync = try sync(remote: remote)
-        let outcome = try sync.shareRetryingLockRaces(author: Recorder(project: project, reporter: .silent).signature())
+        let outcome = try sync.share(author: Recorder(project: project, reporter: .silent).signature())
         return "pushed \(notesRef) to \(sync.remote): \(outcome.push)\(outcome.attempts > 1 ? " after \(outcome.attempts) rounds" : "")"
     }
 }

@@ -43,6 +43,8 @@ public struct DeployRequest: Sendable {
     public var commit: String?
     /// Move the alias without running the config's `check:` (recorded).
     public var skipCheck = false
+    /// Lints not to run on top of the config's `lint.disable` (`--no-lint`, recorded).
+    public var disabledLints: Set<String> = []
 
     public init(alias: String, trigger: DeployTrigger) {
         self.alias = alias
@@ -190,9 +192,11 @@ public struct DeployPipeline {
         let check = try project.config.check.flatMap { request.skipCheck ? nil : try VersionCheck($0, project: project) }
         // Last, after every cheap check: the config's `build:`, whose output is what is zipped.
         let packaged = try project.packagedDirectory(function: function, directory: directory, commit: commit, reporter: reporter)
+        var options = project.packageOptions(directory: packaged, output: output, cache: cache)
+        options.lint?.disabled.formUnion(request.disabledLints)
         return DeployPlan(
             request: request, function: function, directory: directory, commit: commit, dirty: dirty, protection: protection,
-            options: project.packageOptions(directory: packaged, output: output, cache: cache), check: check)
+            options: options, check: check)
     }
 
     /// Packages a checked deploy into the cache directory (reused entries make unchanged
@@ -298,6 +302,8 @@ public struct DeployPipeline {
         var facts = RecordFacts(function: prepared.function, region: services.region, alias: request.alias, trigger: trigger)
         facts.dirty = prepared.dirty
         facts.overrideProtection = prepared.protection == .overridden
+        facts.skipCheck = request.skipCheck && project.config.check != nil
+        facts.lintDisabled = prepared.lint?.disabled ?? []
         switch result {
         case .success(let outcome):
             var report = DeployReport(

@@ -122,7 +122,7 @@ public struct Doctor {
         if let repository = project.repository {
             let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
             do {
-                let count = try ledger.scan().entries.count
+                let count = try ledger.count()
                 checks.append(.init(name: "records (local)", ok: true, detail: "\(count) record(s) in \(project.config.notes.ref)", fix: nil))
             } catch {
                 checks.append(.init(name: "records (local)", ok: false, detail: Self.message(error), fix: "repair or remove \(project.config.notes.ref) as the message says"))

@@ -80,7 +80,7 @@ public struct Prune {
         for qualifier in provisioned where LambdaNames.isVersion(qualifier) { need(qualifier, "it has provisioned concurrency") }
         let published = versions.map(\.version).filter(LambdaNames.isVersion).sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }
         for version in published.prefix(request.keep) { need(version, "one of the newest \(request.keep)") }
-        for (version, alias) in try rollbackTargets(function: function, region: services.region, moves: request.rollbackTargets) {
+        for (version, alias) in try rollbackTargets(function: function, region: services.region, aliases: aliases.map(\.name), moves: request.rollbackTargets) {
             need(version, "\(alias) ran it within its last \(request.rollbackTargets) moves (a rollback target)")
         }
 
@@ -108,19 +108,14 @@ public struct Prune {
 
     /// Versions each alias ran within its last `moves` recorded moves (the version it moved to,
     /// and the one it left), per the ledger.
-    func rollbackTargets(function: String, region: String, moves: Int) throws -> [(version: String, alias: String)] {
+    func rollbackTargets(function: String, region: String, aliases: [String], moves: Int) throws -> [(version: String, alias: String)] {
         guard let repository = project.repository, moves > 0 else { return [] }
-        let entries = try Ledger(repository: repository, notesRef: project.config.notes.ref).scan().entries
-            .filter { $0.record.function == function && $0.record.region == region && $0.record.result == .deployed }
-            .sorted { $0.record.instant > $1.record.instant }
-        var perAlias: [String: Int] = [:]
+        let ledger = Ledger(repository: repository, notesRef: project.config.notes.ref)
         var targets: [(String, String)] = []
-        for entry in entries {
-            let alias = entry.record.alias
-            guard perAlias[alias, default: 0] < moves else { continue }
-            perAlias[alias, default: 0] += 1
-            if let version = entry.record.version { targets.append((version, alias)) }
-            if let previous = entry.record.previousVersion { targets.append((previous, alias)) }
+        for alias in aliases {
+            for version in try ledger.recentVersions(function: function, region: region, alias: alias, moves: moves) {
+                targets.append((version, alias))
+            }
         }
         return targets
     }

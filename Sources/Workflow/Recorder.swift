@@ -3,11 +3,6 @@ import DeployLedger
 import ReleasePolicy
 import Safety
 
-extension DeployRecord {
-    /// The record's time as seconds since 1970, for ordering (unreadable times sort oldest).
-    var instant: Double { date?.timeIntervalSince1970 ?? -Double.infinity }
-}
-
 /// What happened to a deploy's record: written locally, shared with the remote, or why not.
 public struct RecordReport: Encodable, Sendable, Equatable {
     public var written: Bool
@@ -38,6 +33,12 @@ struct RecordFacts {
     var anyCommit = false
     var promotedFrom: String?
     var error: String?
+    var skipCheck = false
+    var allowOlder = false
+    /// Lints that did not run (config `lint.disable`, `--no-lint`).
+    var lintDisabled: Set<String> = []
+    var supersededByCommit: String?
+    var supersededByVersion: String?
 }
 
 /// Writes deploy records into the ledger and shares them, after the outcome is known.
@@ -116,19 +117,23 @@ struct Recorder {
         if facts.overrideProtection { record.overrideProtection = true }
         if facts.anyCommit { record.anyCommit = true }
         record.error = facts.error.map { Redactor.shared.redact(URLText.maskingUserinfo($0)) }
+        record.job = ci.jobNumber
+        record.attempt = ci.runAttempt.map(String.init)
+        if facts.skipCheck { record.skipCheck = true }
+        if facts.allowOlder { record.allowOlder = true }
+        if !facts.lintDisabled.isEmpty { record.lintDisabled = facts.lintDisabled.sorted().joined(separator: ",") }
+        record.supersededByCommit = facts.supersededByCommit
+        record.supersededByVersion = facts.supersededByVersion
         return record
     }
 
     /// Checks, before any AWS call, what can be checked about writing a record on `commit`:
-    /// the repository must be writable (a read-only `.git` would otherwise be found only after
+    /// the notes ref is a notes commit in git's layout (not a blob or a tree someone pushed) and
+    /// the repository can be written (a read-only `.git` would otherwise be found only after
     /// the alias moved).
     func preflight(commit: String?) throws {
         guard let repository = project.repository, let commit, repository.contains(commit: commit) else { return }
-        for directory in [repository.gitDir, repository.gitDir + "/objects", repository.gitDir + "/refs"] {
-            if access(directory, W_OK) != 0 {
-                throw WorkflowError.recordNotWritable(path: directory, reason: String(cString: strerror(errno)))
-            }
-        }
+        try Ledger(repository: repository, notesRef: notesRef).checkWritable()
     }
 
     /// Appends `record` to the note on `commit` and shares it when asked. Returns the report and,
@@ -169,39 +174,14 @@ struct Recorder {
         guard let repository = project.repository, let git = NotesSync.locateGit(environment: project.environment.variables) else {
             return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: "git is not on PATH"))
         }
-        let sync = NotesSync(
-            repository: repository, notesRef: notesRef, remote: remote, git: git,
-            environment: project.environment.variables)
         do {
-            let outcome = try sync.shareRetryingLockRaces(author: signature())
+            let sync = try NotesSync(
+                repository: repository, notesRef: notesRef, remote: remote, git: git,
+                environment: project.environment.variables)
+            let outcome = try sync.share(author: signature())
             return (true, ", pushed to \(remote)" + (outcome.attempts > 1 ? " (after \(outcome.attempts) rounds: other jobs pushed meanwhile)" : ""), nil)
         } catch {
             return (false, ", NOT pushed to \(remote)", .notesNotPushed(reason: describe(error)))
         }
-    }
-}
-
-extension NotesSync {
-    /// `share`, repeated when another job's push won the race for the remote ref's lock.
-    ///
-    /// Two pushes of one ref at the same moment: the loser is not always told "non-fast-forward"
-    /// (which `share` retries) but `[remote rejected] (failed to update ref)`, `cannot lock ref`
-    /// or `incorrect old value provided`, depending on the server. Another fetch-merge-push round
-    /// is safe (it is never forced) and is what the loser must do anyway.
-    func shareRetryingLockRaces(author: Signature, rounds: Int = 4) throws -> ShareOutcome {
-        var round = 1
-        while true {
-            do {
-                return try share(author: author)
-            } catch LedgerError.pushFailed(_, _, let detail) where round < rounds && Self.isLockRace(detail) {
-                Thread.sleep(forTimeInterval: 0.2 * Double(round) * Double.random(in: 0.5...1.5))
-                round += 1
-            }
-        }
-    }
-
-    static func isLockRace(_ detail: String) -> Bool {
-        let text = detail.lowercased()
-        return ["failed to update ref", "cannot lock ref", "incorrect old value", "failed to lock"].contains { text.contains($0) }
     }
 }

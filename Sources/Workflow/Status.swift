@@ -61,7 +61,8 @@ public struct Status {
     /// `connect(region)` gives the services for a region (nil: `--offline`).
     public func run(connect: RegionalServicesProvider?) async throws -> StatusReport {
         let repository = project.repository
-        let entries = try repository.map { try Ledger(repository: $0, notesRef: project.config.notes.ref).scan().entries } ?? []
+        // Newest first, in the ledger's one order.
+        let entries = try repository.map { try Ledger(repository: $0, notesRef: project.config.notes.ref).entries().entries } ?? []
         var report = StatusReport(offline: connect == nil, rows: [], comparisons: [], problems: [])
         let wanted = targets(entries: entries)
 
@@ -96,8 +97,7 @@ public struct Status {
             for alias in target.aliases {
                 let records = entries
                     .filter { $0.record.function == target.function && $0.record.alias == alias && (region.isEmpty || $0.record.region == region) }
-                    .filter { $0.record.result != .failed }
-                    .sorted { $0.record.instant > $1.record.instant }
+                    .filter { $0.record.result != .failed && $0.record.result != .superseded }
                 let newest = records.first
                 var row = StatusReport.Row(
                     function: target.function, region: region, alias: alias, version: newest?.record.version, weights: [:],

@@ -7,7 +7,7 @@ import Testing
         let box = try Sandbox()
         let dir = try box.makeRepository()
         // A first line written by plain git, as a human or another tool would.
-        let first = try sampleRecord(alias: "dev", version: "1").jsonLine()
+        let first = sampleRecord(alias: "dev", version: "1").jsonLine()
         try box.git(["notes", "--ref=deploys", "add", "-m", first, "HEAD"], in: dir)
 
         let repo = try open(dir)
@@ -16,7 +16,7 @@ import Testing
         try ledger.append(second, to: "HEAD", author: .lambdaDeploy)
 
         let shown = try box.git(["notes", "--ref=deploys", "show", "HEAD"], in: dir)
-        #expect(shown == first + "\n" + (try second.jsonLine()) + "\n")
+        #expect(shown == first + "\n" + second.jsonLine() + "\n")
         let parsed = try ledger.records(on: "HEAD")
         #expect(parsed.records.map(\.alias) == ["dev", "prod"])
         #expect(parsed.problems.isEmpty)
@@ -51,9 +51,9 @@ import Testing
         #expect(parsed.records.map(\.version) == ["1", "2"])
         #expect(parsed.problems.count == 1)
         #expect(parsed.problems.first?.contains("rolled back by hand") == true)
-        let scan = try ledger.scan()
-        #expect(scan.entries.count == 2)
-        #expect(scan.problems.count == 1)
+        let all = try ledger.entries()
+        #expect(all.entries.count == 2)
+        #expect(all.problems.count == 1)
     }
 
     @Test func recordsOnATagLandOnTheCommit() throws {
@@ -77,27 +77,28 @@ import Testing
         try ledger.append(sampleRecord(alias: "dev", version: "3", time: "2024-05-03T10:00:00Z", result: .failed), to: "HEAD", author: .lambdaDeploy)
         try ledger.append(sampleRecord(alias: "dev", version: "9", time: "2024-05-04T10:00:00Z", function: "billing"), to: "HEAD", author: .lambdaDeploy)
 
-        let all = try ledger.allEntries()
+        let all = try ledger.entries().entries
         #expect(all.map(\.record.version) == ["9", "3", "2", "1", "1"])
         let head = try box.git(["rev-parse", "HEAD"], in: dir).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(all.first?.commit == head)
 
-        let dev = try ledger.history(HistoryQuery(alias: "dev", function: "orders"))
+        let dev = try ledger.entries(HistoryQuery(alias: "dev", function: "orders")).entries
         #expect(dev.map(\.record.version) == ["3", "2", "1"])
-        let recent = try ledger.history(HistoryQuery(since: RecordTime.secondsSince1970("2024-05-02T00:00:00Z").map { Date(timeIntervalSince1970: $0) }))
+        let recent = try ledger.entries(HistoryQuery(since: RecordTime.secondsSince1970("2024-05-02T00:00:00Z").map { Date(timeIntervalSince1970: $0) })).entries
         #expect(recent.map(\.record.version) == ["9", "3", "2"])
-        #expect(try ledger.history(HistoryQuery(limit: 2)).count == 2)
+        #expect(try ledger.entries(HistoryQuery(limit: 2)).entries.count == 2)
+        #expect(try ledger.count() == 5)
 
-        #expect(try ledger.latest(alias: "dev", function: "orders")?.record.version == "3")
-        #expect(try ledger.latest(alias: "dev", function: "orders", result: .deployed)?.record.version == "2")
-        #expect(try ledger.latest(alias: "staging") == nil)
+        #expect(try ledger.newest(function: "orders", alias: "dev")?.record.version == "3")
+        #expect(try ledger.newest(function: "orders", alias: "staging") == nil)
     }
 
     @Test func emptyLedgerHasNoEntries() throws {
         let box = try Sandbox()
         let ledger = Ledger(repository: try open(try box.makeRepository()), notesRef: "deploys")
         #expect(ledger.notesRef == "refs/notes/deploys")
-        #expect(try ledger.allEntries().isEmpty)
+        #expect(try ledger.entries().entries.isEmpty)
+        #expect(try ledger.count() == 0)
         #expect(try ledger.records(on: "HEAD").records.isEmpty)
     }
 
@@ -114,7 +115,7 @@ import Testing
         }
         stream += "commit refs/notes/deploys\ncommitter t <t@t> 1700001000 +0000\ndata 1\nn\n"
         for i in 1...count {
-            let line = try sampleRecord(version: String(i), time: DeployRecord.timestamp(Date(timeIntervalSince1970: Double(1_700_000_000 + i)))).jsonLine()
+            let line = sampleRecord(version: String(i), time: DeployRecord.timestamp(Date(timeIntervalSince1970: Double(1_700_000_000 + i)))).jsonLine()
             stream += "N inline :\(i)\ndata \(line.utf8.count + 1)\n\(line)\n\n"
         }
         let input = box.path + "/stream"
@@ -124,20 +125,17 @@ import Testing
         #expect(tree.contains("040000 tree "))  // fanned out
 
         let ledger = Ledger(repository: try open(dir))
-        #expect(try ledger.allEntries().count == count)
-        let sequential = try ledger.scan(parallelFrom: .max)
-        let threaded = try ledger.scan(parallelFrom: 1)
-        #expect(sequential.entries == threaded.entries)
-        #expect(try ledger.allEntries().first?.record.version == String(count))
-        // history --json walks the fanned-out tree itself, on one thread or several.
-        let json = try ledger.historyJSON(HistoryQuery(), cache: false, parallelFrom: .max)
-        #expect(String(decoding: json.json, as: UTF8.self) == LedgerEntry.jsonArray(sequential.entries))
-        #expect(Array(try ledger.historyJSON(HistoryQuery(), cache: false, parallelFrom: 1).json) == Array(json.json))
+        let entries = try ledger.entries().entries
+        #expect(entries.count == count)
+        #expect(entries.first?.record.version == String(count))
+        // The reader walks the fanned-out tree itself.
+        let json = try ledger.history(HistoryQuery(), format: .json, cache: false)
+        #expect(String(decoding: json.bytes, as: UTF8.self) == LedgerEntry.jsonArray(entries))
 
         try ledger.append(sampleRecord(alias: "prod", version: "600", time: "2030-01-01T00:00:00Z"), to: "many", author: .lambdaDeploy)
         let shown = try box.git(["notes", "--ref=deploys", "show", "many"], in: dir)
         #expect(shown.split(separator: "\n").count == 2)
-        #expect(try ledger.allEntries().count == count + 1)
+        #expect(try ledger.count() == count + 1)
         try box.git(["fsck", "--no-progress"], in: dir)
     }
 }

@@ -25,7 +25,7 @@ import Testing
         }
 
         func sync(_ dir: String) throws -> NotesSync {
-            NotesSync(repository: try open(dir), git: box.gitPath, environment: box.environment, retryDelay: 0.05)
+            try NotesSync(repository: try open(dir), git: box.gitPath, environment: box.environment, retryDelay: 0.05)
         }
 
         func remoteNote(_ revision: String) throws -> [String] {
@@ -48,7 +48,7 @@ import Testing
         try syncB.ledger.append(sampleRecord(alias: "prod", version: "5"), to: "HEAD~1", author: .lambdaDeploy)
 
         #expect(try syncA.share().push == .pushed)
-        #expect(try syncB.push() == .rejectedNonFastForward)  // B is behind: never forced
+        #expect(try syncB.push() == .lostRace)  // B is behind: never forced
         let shared = try syncB.share()
         #expect(shared.push == .pushed)
 
@@ -66,7 +66,7 @@ import Testing
 
         // A fetches: it gets B's records and keeps its own.
         #expect(try syncA.fetchAndMerge() == .fastForward)
-        #expect(try syncA.ledger.allEntries().count == 4)
+        #expect(try syncA.ledger.count() == 4)
     }
 
     @Test func mergeMatchesGitCatSortUniq() throws {
@@ -78,7 +78,7 @@ import Testing
         // Another writer (plain git) appends to the same note and pushes.
         let b = try s.clone("b")
         try s.box.git(["fetch", "-q", "origin", "refs/notes/deploys:refs/notes/deploys"], in: b)
-        try s.box.git(["notes", "--ref=deploys", "append", "-m", try sampleRecord(alias: "prod", version: "2").jsonLine(), "HEAD"], in: b)
+        try s.box.git(["notes", "--ref=deploys", "append", "-m", sampleRecord(alias: "prod", version: "2").jsonLine(), "HEAD"], in: b)
         try s.box.git(["push", "-q", "origin", "refs/notes/deploys"], in: b)
         try syncA.ledger.append(sampleRecord(alias: "dev", version: "3"), to: "HEAD", author: .lambdaDeploy)
 
@@ -122,8 +122,8 @@ import Testing
         let sync = try s.sync(try s.clone("a"))
         #expect(try sync.fetch() == .remoteHasNoNotes)
         #expect(try sync.push() == .nothingToPush)
-        let outcome = try sync.appendAndShare(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
-        #expect(outcome == ShareOutcome(attempts: 1, push: .pushed))
+        try sync.ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        #expect(try sync.share() == ShareOutcome(attempts: 1, push: .pushed))
         #expect(try s.remoteNote("HEAD").count == 1)
         #expect(try sync.push() == .upToDate)
     }
@@ -140,8 +140,10 @@ import Testing
         let first = try s.clone("first", depth: c.depth)
         let second = try s.clone("second", depth: c.depth)
         #expect(try open(first).isShallow)
-        try s.sync(first).appendAndShare(sampleRecord(alias: "dev"), to: "HEAD", author: .lambdaDeploy)
-        try s.sync(second).appendAndShare(sampleRecord(alias: "prod"), to: "HEAD", author: .lambdaDeploy)
+        try s.sync(first).ledger.append(sampleRecord(alias: "dev"), to: "HEAD", author: .lambdaDeploy)
+        try s.sync(first).share()
+        try s.sync(second).ledger.append(sampleRecord(alias: "prod"), to: "HEAD", author: .lambdaDeploy)
+        try s.sync(second).share()
         #expect(try s.remoteNote("HEAD").count == 2)
         #expect(try s.sync(first).fetchAndMerge() == .fastForward)
         #expect(try s.sync(first).ledger.records(on: "HEAD").records.count == 2)
@@ -152,7 +154,8 @@ import Testing
         let dir = try s.clone("ci")
         try s.box.git(["checkout", "-q", "--detach", "HEAD~1"], in: dir, identity: false)
         let sync = try s.sync(dir)  // HOME is empty and GIT_CONFIG_NOSYSTEM=1: git has no identity
-        try sync.appendAndShare(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        try sync.ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        try sync.share()
         #expect(try s.remoteNote("HEAD~1").count == 1)
     }
 
@@ -172,10 +175,11 @@ import Testing
                 defer { group.leave() }
                 do {
                     guard let repo = try GitRepository.discover(from: dir) else { throw LedgerError.noRepository(path: dir) }
-                    let sync = NotesSync(repository: repo, git: git, environment: environment, retryDelay: 0.05)
+                    let sync = try NotesSync(repository: repo, git: git, environment: environment, retryDelay: 0.05)
                     for n in 0..<perRacer {
                         let record = sampleRecord(alias: "racer\(index)", version: String(n))
-                        try sync.appendAndShare(record, to: n == 0 ? "HEAD" : "HEAD~1", author: .lambdaDeploy, maxAttempts: 20)
+                        try sync.ledger.append(record, to: n == 0 ? "HEAD" : "HEAD~1", author: .lambdaDeploy)
+                        try sync.share(maxAttempts: 12)
                     }
                 } catch {
                     failures.add("racer \(index): \(error)")
@@ -204,9 +208,11 @@ import Testing
         PorcelainCase(name: "pushed", status: 0, stdout: "To /r.git\n \trefs/notes/deploys:refs/notes/deploys\t1a..2b\nDone\n", stderr: "", expected: .pushed),
         PorcelainCase(name: "created", status: 0, stdout: "To /r.git\n*\trefs/notes/deploys:refs/notes/deploys\t[new reference]\nDone\n", stderr: "", expected: .pushed),
         PorcelainCase(name: "up to date", status: 0, stdout: "To /r.git\n=\trefs/notes/deploys:refs/notes/deploys\t[up to date]\nDone\n", stderr: "", expected: .upToDate),
-        PorcelainCase(name: "non-fast-forward", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (non-fast-forward)\nDone\n", stderr: "error: failed to push", expected: .rejectedNonFastForward),
-        PorcelainCase(name: "fetch first", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (fetch first)\nDone\n", stderr: "", expected: .rejectedNonFastForward),
-        PorcelainCase(name: "lost lock race", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (failed to update ref)\nDone\n", stderr: "", expected: .rejectedNonFastForward),
+        PorcelainCase(name: "non-fast-forward", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (non-fast-forward)\nDone\n", stderr: "error: failed to push", expected: .lostRace),
+        PorcelainCase(name: "fetch first", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[rejected] (fetch first)\nDone\n", stderr: "", expected: .lostRace),
+        PorcelainCase(name: "lost lock race", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (failed to update ref)\nDone\n", stderr: "", expected: .lostRace),
+        PorcelainCase(name: "lost lock race, no porcelain line", status: 1, stdout: "", stderr: "error: cannot lock ref 'refs/notes/deploys': is at 1a but expected 2b\nerror: failed to push some refs\n", expected: .lostRace),
+        PorcelainCase(name: "incorrect old value", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (incorrect old value provided)\nDone\n", stderr: "", expected: .lostRace),
         PorcelainCase(name: "hook declined", status: 1, stdout: "To /r.git\n!\trefs/notes/deploys:refs/notes/deploys\t[remote rejected] (pre-receive hook declined)\nDone\n", stderr: "", expected: nil),
         PorcelainCase(name: "auth failure", status: 128, stdout: "", stderr: "remote: denied\nfatal: unable to access 'https://user:secret@example.com/r.git/': 403\n", expected: nil),
     ])
@@ -226,21 +232,48 @@ import Testing
         }
     }
 
-    @Test func unreachableRemoteKeepsTheRecordAndSaysHowToSendIt() throws {
+    /// One retry loop: a remote whose ref stays locked loses every round; sharing gives up
+    /// after exactly `maxAttempts` pushes (not rounds of rounds), naming the race.
+    @Test func aRaceThatNeverEndsIsRetriedByOneBoundedLoop() throws {
+        let s = try Setup()
+        let dir = try s.clone("a")
+        let log = s.box.path + "/pushes.log"
+        try s.box.installExecutable("#!/bin/sh\necho push >> \(log)\nexit 0\n", at: s.remote + "/hooks/pre-receive")
+        try FileManager.default.createDirectory(atPath: s.remote + "/refs/notes", withIntermediateDirectories: true)
+        try "".write(toFile: s.remote + "/refs/notes/deploys.lock", atomically: true, encoding: .utf8)
+        let sync = try s.sync(dir)
+        try sync.ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        let error = try #require(failure { try sync.share(maxAttempts: 3) } as? LedgerError)
+        #expect(error == .pushKeptLosingRace(remote: "origin", notesRef: "refs/notes/deploys", attempts: 3))
+        #expect(error.errorDescription?.contains("lambda-deploy notes push") == true)
+        let pushes = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(pushes.count == 3)
+        // The pause doubles (with jitter, times 0.5 to 1.5) up to its cap.
+        var timing = sync
+        timing.retryDelay = 0.1
+        timing.maximumDelay = 1
+        for _ in 0..<50 {
+            #expect((0.05...0.15).contains(timing.delay(afterRound: 1)))
+            #expect((0.2...0.6).contains(timing.delay(afterRound: 3)))
+            #expect((0.5...1.5).contains(timing.delay(afterRound: 30)))
+        }
+    }
+
+    @Test func unreachableRemoteKeepsTheRecordAndFailsInOneRound() throws {
         let s = try Setup()
         let dir = try s.clone("a")
         try s.box.git(["remote", "set-url", "origin", "file://" + s.box.path + "/gone.git"], in: dir)
         let sync = try s.sync(dir)
-        do {
-            try sync.appendAndShare(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
-            Issue.record("expected the share to fail")
-        } catch let error as LedgerError {
-            guard case .recordNotShared = error else {
-                Issue.record("unexpected \(error)")
-                return
-            }
-            #expect(error.errorDescription?.contains("lambda-deploy notes push") == true)
+        try sync.ledger.append(sampleRecord(), to: "HEAD", author: .lambdaDeploy)
+        let started = Date()
+        #expect {
+            try sync.share()
+        } throws: { error in
+            guard case .fetchFailed = error as? LedgerError else { return false }
+            return true
         }
+        // Not a race: no further rounds, no backoff.
+        #expect(Date().timeIntervalSince(started) < 5)
         #expect(try sync.ledger.records(on: "HEAD").records.count == 1)
     }
 }

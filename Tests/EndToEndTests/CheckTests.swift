@@ -44,8 +44,11 @@ import Testing
         let failed = try space.tool(["deploy", "--alias", "dev"], extraEnv: emulator.environment)
         #expect(failed.status == 1, "\(failed.output)")
         #expect(failed.stderr.contains("does not contain"), "\(failed.stderr)")
-        let skipped = try space.tool(["deploy", "--alias", "dev", "--skip-check"], extraEnv: emulator.environment)
+        let skipped = try space.tool(["deploy", "--alias", "dev", "--skip-check", "--no-lint", "dev-files"], extraEnv: emulator.environment)
         #expect(skipped.status == 0, "\(skipped.output)")
+        let record = try #require(try space.noteRecords(try space.head()).last)
+        #expect(record["skipCheck"] as? Bool == true)
+        #expect(record["lintDisabled"] as? String == "dev-files")
         #expect(try motoQuery(["get-alias", space.function, "dev"], endpoint: emulator.motoEndpoint) != nil)
     }
 

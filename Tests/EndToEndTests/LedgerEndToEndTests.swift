@@ -153,6 +153,7 @@ import Testing
         #expect(record["alias"] as? String == "prod")
         // The build number names the build; the job (9.1) is the matrix job within it (issue 14, D4).
         #expect(record["build"] as? String == "9")
+        #expect(record["job"] as? String == "9.1")
     }
 
     @Test func aRecordThatCannotBePushedExitsThreeAndStaysLocalForNotesPush() async throws {

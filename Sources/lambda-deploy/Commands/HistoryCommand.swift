@@ -42,20 +42,17 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         try reportingErrors(json: project.json) {
             let audit = try Audit(project: project.load())
-            if project.json {
-                let output = try audit.historyJSON(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-                for problem in output.problems { Console.warning(problem) }
-                output.withJSON { bytes in Console.rawBytes(Array(bytes)) }
-                Console.rawBytes([0x0A])
+            let output = try audit.history(
+                alias: alias, function: function, since: since.flatMap(parseDate), limit: limit, format: project.json ? .json : .text)
+            for problem in output.problems { Console.warning(problem) }
+            if !project.json && output.isEmpty {
+                Console.line("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
                 return
             }
-            let entries = try audit.history(alias: alias, function: function, since: since.flatMap(parseDate), limit: limit)
-            for problem in entries.problems { Console.warning(problem) }
-            if entries.items.isEmpty {
-                Console.line("no deploy records\(alias.map { " for alias \($0)" } ?? "") in \(audit.notesRef) (try `lambda-deploy notes fetch`)")
-            } else {
-                for item in entries.items { Console.line(item.line) }
-            }
+            // The ledger rendered every value escaped (one record, one line); the output edge
+            // still redacts (a crafted note may carry a password in a URL).
+            output.withBytes { Console.rawBytes($0) }
+            if project.json { Console.rawBytes([0x0A]) }
         }
     }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Packaging
+import Safety
 import Workflow
 
 /// Options shared by `deploy` and `ci`: what to ship and how.
@@ -26,12 +28,19 @@ struct ShipOptions: ParsableArguments {
     @Flag(name: .customLong("skip-check"), help: "Move the alias without running the config's `check:` invocation (recorded).")
     var skipCheck = false
 
+    @Option(name: .customLong("no-lint"), help: ArgumentHelp("Skip one packaging lint (handler, secret-files, large-entries, dev-files); repeatable, recorded.", valueName: "NAME"))
+    var disabledLints: [String] = []
+
     @Option(help: ArgumentHelp("With a `functions:` list: how many functions deploy at once (default 4).", valueName: "N"))
     var parallel: Int?
 
     @OptionGroup var move: MoveOptions
 
     func validate() throws {
+        if let unknown = PackageLint.unknownNames(disabledLints).first {
+            let known = PackageLint.Name.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--no-lint \(DisplayText.excerpt(unknown, limit: 60)) is not a lint; use one of \(known)")
+        }
         if let parallel, !(1...64).contains(parallel) {
             throw ValidationError("--parallel must be between 1 and 64; got \(parallel)")
         }
@@ -47,6 +56,7 @@ struct ShipOptions: ParsableArguments {
         request.dryRun = dryRun
         request.allowOutsideRepository = allowOutsideRepository
         request.skipCheck = skipCheck
+        request.disabledLints = Set(disabledLints)
         request.pushNotes = move.pushNotesRequest
         request.overrideProtection = move.overrideProtection
         return request

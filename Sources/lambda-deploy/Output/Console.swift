@@ -51,10 +51,15 @@ enum Console {
         rawBytes(Array(data) + [0x0A])
     }
 
-    /// Bytes that are already a JSON document (history), redacted on the way out.
+    /// Bytes rendered already (a JSON document, or history's escaped lines), redacted on the
+    /// way out.
     static func rawBytes(_ bytes: [UInt8]) {
         let redacted = Redactor.shared.redact(bytes)
         redacted.withUnsafeBytes { FileHandle.standardOutput.writeAll($0) }
+    }
+
+    static func rawBytes(_ bytes: UnsafeRawBufferPointer) {
+        rawBytes(Array(bytes))
     }
 
     /// A human line as printed: redacted, control characters made visible, newline added.

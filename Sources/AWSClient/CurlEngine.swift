@@ -32,7 +32,8 @@ final class CurlEngine: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var pool: [UnsafeMutableRawPointer] = []
 
-    private init() {
+    /// A process uses `shared`; tests that measure the connection cache take an engine of their own.
+    init() {
         _ = ccurl_global_init()
         multi = curl_multi_init()
         if let multi {

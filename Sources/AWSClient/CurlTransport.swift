@@ -9,12 +9,17 @@ import Foundation
 /// Cancelling the calling task ends the request within one engine poll.
 public final class CurlTransport: HTTPTransport {
     public let settings: NetworkSettings
-    private let engine = CurlEngine.shared
+    private let engine: CurlEngine
 
     /// `settings` default to none: no proxy, the system's CAs (the environment is read by
     /// `NetworkSettings.resolve`, never behind the caller's back).
     public init(settings: NetworkSettings = NetworkSettings()) {
+        self.init(settings: settings, engine: .shared)
+    }
+
+    init(settings: NetworkSettings, engine: CurlEngine) {
         self.settings = settings
+        self.engine = engine
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {

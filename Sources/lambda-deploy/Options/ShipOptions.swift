@@ -26,6 +26,9 @@ struct ShipOptions: ParsableArguments {
     @Flag(name: .customLong("skip-check"), help: "Move the alias without running the config's `check:` invocation (recorded).")
     var skipCheck = false
 
+    @Flag(name: .customLong("allow-older"), help: "Move the alias even when it runs a newer commit of the branch (recorded).")
+    var allowOlder = false
+
     @Option(help: ArgumentHelp("With a `functions:` list: how many functions deploy at once (default 4).", valueName: "N"))
     var parallel: Int?
 
@@ -47,6 +50,7 @@ struct ShipOptions: ParsableArguments {
         request.dryRun = dryRun
         request.allowOutsideRepository = allowOutsideRepository
         request.skipCheck = skipCheck
+        request.allowOlder = allowOlder
         request.pushNotes = move.pushNotesRequest
         request.overrideProtection = move.overrideProtection
         return request

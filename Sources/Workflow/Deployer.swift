@@ -1,6 +1,7 @@
 public import Foundation
 public import ReleasePolicy
 import AWSClient
+import Safety
 
 /// What a deploy did, in the shape `--json` prints and the ledger records.
 public struct DeployOutcome: Codable, Sendable, Equatable {
@@ -105,6 +106,8 @@ public struct Deployer: Sendable {
     /// How concurrent deploys of one function take turns on `$LATEST` without talking to each
     /// other: Lambda is the only thing they share.
     ///
+    /// - Before the first upload, wait a moment drawn from `startJitter` and read `$LATEST` again:
+    ///   deploys started by one push would otherwise all send their package at the same instant.
     /// - Never upload into an update in progress (Lambda would answer 409): read `$LATEST` every
     ///   `poll` (jittered) until it ends. Our own update is waited for closely instead (the
     ///   client's waiter), so we publish right after it ends.
@@ -118,9 +121,10 @@ public struct Deployer: Sendable {
     /// - A deploy that has not had its turn within `budget` stops, naming the other deploy.
     public struct TurnTaking: Sendable {
         public var budget: Duration = .seconds(600)
-        public var poll: Duration = .seconds(1)
-        public var grace: Duration = .milliseconds(750)
-        public var graceJitter: Duration = .seconds(1)
+        public var poll: Duration = .milliseconds(750)
+        public var grace: Duration = .milliseconds(500)
+        public var graceJitter: Duration = .milliseconds(500)
+        public var startJitter: Duration = .milliseconds(250)
         public var backoffBase: Duration = .milliseconds(500)
         public var backoffCap: Duration = .seconds(8)
         /// A number drawn uniformly from 0..<1 (tests may fix it).
@@ -380,6 +384,15 @@ public struct Deployer: Sendable {
                     onWrite: { tally.changedAWS = true })
             } catch WorkflowError.superseded(_, _, let newerVersion, let newerCommit, let reason) {
                 return superseded(by: Supersession(version: newerVersion, commit: newerCommit, reason: reason))
+            } catch WorkflowError.aliasNotMoved(_, _, _, let actual) where LambdaNames.isVersion(actual) {
+                // Our move landed, and another deploy moved the alias again before we read it back:
+                // last writer wins, and this deploy's place was taken.
+                let commit = VersionProvenance(description: try? await lambda.function(target.function, qualifier: actual).description).commit
+                let by = commit.map { " (commit \($0.prefix(12)))" } ?? ""
+                return superseded(
+                    by: Supersession(
+                        version: actual, commit: commit,
+                        reason: "another deploy moved \(target.alias) to version \(actual)\(by) right after this one moved it to version \(version.version)"))
             }
             previousVersion = moved.replaced?.version
             outcome.previousVersion = moved.replaced?.version ?? outcome.previousVersion
@@ -420,6 +433,10 @@ public struct Deployer: Sendable {
         // Our code landed and was replaced, or a publish did not give us our code.
         var overtaken = 0
         var toldWaiting = false
+        // Deploys started by one push begin at the same instant and would all send their package
+        // at once (all but one refused): the first upload waits a moment drawn from
+        // `startJitter`, then reads `$LATEST` again, so one goes first and the others see it.
+        var spread = false
 
         func pause(_ duration: Duration) async throws {
             let wait = min(duration, deadline - clock.now)
@@ -434,6 +451,58 @@ public struct Deployer: Sendable {
             .noTurn(function: target.function, seconds: Int(Self.seconds(turns.budget)), other: await otherDeploy(target.function, code: head.codeSha256))
         }
 
+        let experiment = ProcessInfo.processInfo.environment["LAMBDA_DEPLOY_EXPERIMENT_PUBLISH"] == "1"
+        while experiment {
+            // EXPERIMENT: UpdateFunctionCode with Publish: true (no gap between upload and publish).
+            try Interruption.check()
+            if head.isUpdating {
+                contended = true
+                if !toldWaiting {
+                    reporter.step("another update of \(target.function) is in progress (another deploy?): waiting for it to end")
+                    toldWaiting = true
+                }
+                guard clock.now < deadline else { throw await noTurn() }
+                try await pause(turns.jitteredPoll)
+                head = try await lambda.function(target.function, qualifier: nil)
+                continue
+            }
+            let settledState = head.revisionId ?? head.codeSha256
+            if contended, graceGiven != settledState {
+                graceGiven = settledState
+                try await pause(turns.graceJitter * turns.random())
+                if let newer = try await precedence.supersession(try await lambda.alias(target.function, name: target.alias)) {
+                    return .superseded(newer)
+                }
+                head = try await lambda.function(target.function, qualifier: nil)
+                continue
+            }
+            guard clock.now < deadline else { throw await noTurn() }
+            if !spread {
+                spread = true
+                try await pause(turns.startJitter * turns.random())
+                head = try await lambda.function(target.function, qualifier: nil)
+                continue
+            }
+            do {
+                let answer = try await lambda.uploadAndPublish(target.function, zipPath: code.zipPath, codeSha256: code.codeSha256, revisionId: head.revisionId)
+                tally.changedAWS = true
+                tally.kind = .zip
+                tally.bytes += code.bytes
+                let version = try await lambda.function(target.function, qualifier: answer.version)
+                guard version.codeSha256 == code.codeSha256 else { throw WorkflowError.raceNotSettled(function: target.function, attempts: 1) }
+                return .published(version)
+            } catch LambdaConflict.preconditionFailed {
+                refused += 1
+                contended = true
+                try await pause(turns.backoff(afterLosses: refused))
+                head = try await lambda.function(target.function, qualifier: nil)
+            } catch LambdaConflict.updateInProgress {
+                refused += 1
+                contended = true
+                try await pause(turns.backoff(afterLosses: refused))
+                head = try await lambda.function(target.function, qualifier: nil)
+            }
+        }
         while true {
             try Interruption.check()
             if head.isUpdating {
@@ -492,6 +561,12 @@ public struct Deployer: Sendable {
                 continue
             }
             guard clock.now < deadline else { throw await noTurn() }
+            if !spread {
+                spread = true
+                try await pause(turns.startJitter * turns.random())
+                head = try await lambda.function(target.function, qualifier: nil)
+                continue
+            }
             if refused + overtaken > 0 { reporter.step("uploading to \(target.function) again (another deploy had its turn)") }
             do {
                 let upload = try await uploadCode(code, target: target, revisionId: head.revisionId)

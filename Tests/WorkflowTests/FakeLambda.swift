@@ -37,6 +37,12 @@ actor FakeLambda: LambdaOperations {
     var beforeUpload: (@Sendable (FakeLambda) async -> Void)?
     /// Runs right before an UpdateAlias is evaluated, once (e.g. a newer deploy moves the alias).
     var beforeUpdateAlias: (@Sendable (FakeLambda) async -> Void)?
+    /// Runs right after an UpdateAlias lands, once (e.g. another deploy moves the alias again).
+    var afterUpdateAlias: (@Sendable (FakeLambda) async -> Void)?
+    /// Runs once, at the first read of `$LATEST` that finds an update in progress.
+    var whileUpdating: (@Sendable (FakeLambda) async -> Void)?
+    /// As moto: PublishVersion publishes `$LATEST` whatever CodeSha256 the request names.
+    var ignoresCodeSha256 = false
 
     /// Runs right before PublishVersion is evaluated (e.g. another deploy uploads meanwhile).
     var beforePublish: (@Sendable (FakeLambda) async -> Void)?
@@ -56,6 +62,9 @@ actor FakeLambda: LambdaOperations {
     func setBeforePublish(_ hook: (@Sendable (FakeLambda) async -> Void)?) { beforePublish = hook }
     func setBeforeUpload(_ hook: (@Sendable (FakeLambda) async -> Void)?) { beforeUpload = hook }
     func setBeforeUpdateAlias(_ hook: (@Sendable (FakeLambda) async -> Void)?) { beforeUpdateAlias = hook }
+    func setAfterUpdateAlias(_ hook: (@Sendable (FakeLambda) async -> Void)?) { afterUpdateAlias = hook }
+    func setWhileUpdating(_ hook: (@Sendable (FakeLambda) async -> Void)?) { whileUpdating = hook }
+    func setIgnoresCodeSha256(_ ignores: Bool) { ignoresCodeSha256 = ignores }
     func setUpdateWindow(_ window: Duration, busyReads: Int = 0) { (updateWindow, uploadBusyReads) = (window, busyReads) }
     func setLostAliasAnswers(_ count: Int) { lostAliasAnswers = count }
     func setFailingAliasUpdates(_ count: Int) { failingAliasUpdates = count }
@@ -109,8 +118,11 @@ actor FakeLambda: LambdaOperations {
         calls.append("get \(qualifier ?? "$LATEST")")
         guard let qualifier, qualifier != "$LATEST" else {
             settle()
-            if let current = update { update = (current.until, current.busyReads - 1) }
-            return latestState
+            guard let current = update else { return latestState }
+            update = (current.until, current.busyReads - 1)
+            let state = latestState
+            if let hook = whileUpdating { whileUpdating = nil; await hook(self) }
+            return state
         }
         if let version = versions.first(where: { $0.version == qualifier }) { return version }
         if let alias = aliases[qualifier], let version = versions.first(where: { $0.version == alias.version }) { return version }
@@ -169,7 +181,7 @@ actor FakeLambda: LambdaOperations {
         if let hook = beforePublish { beforePublish = nil; await hook(self) }
         settle()
         if update != nil { publishesIntoUpdates += 1; throw LambdaConflict.updateInProgress }
-        guard latestCode == codeSha256 else { throw LambdaConflict.preconditionFailed }
+        guard latestCode == codeSha256 || ignoresCodeSha256 else { throw LambdaConflict.preconditionFailed }
         if let last = versions.last, last.codeSha256 == latestCode { return last }
         let version = FunctionState(version: String(versions.count + 1), codeSha256: latestCode, description: description)
         versions.append(version)
@@ -192,6 +204,7 @@ actor FakeLambda: LambdaOperations {
         if let revisionId, revisionId != current.revisionId { throw LambdaConflict.preconditionFailed }
         let alias = AliasState(name: name, version: version, revisionId: nextRevision(), description: description, additionalWeights: additionalWeights)
         aliases[name] = alias
+        if let hook = afterUpdateAlias { afterUpdateAlias = nil; await hook(self) }
         if lostAliasAnswers > 0 { lostAliasAnswers -= 1; throw LambdaConflict.preconditionFailed }
         return alias
     }

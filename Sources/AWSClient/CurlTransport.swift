@@ -13,7 +13,7 @@ public final class CurlTransport: HTTPTransport {
 
     /// `settings` default to none: no proxy, the system's CAs (the environment is read by
     /// `NetworkSettings.resolve`, never behind the caller's back).
-    public init(settings: NetworkSettings = NetworkSettings()) {
+    public convenience init(settings: NetworkSettings = NetworkSettings()) {
         self.init(settings: settings, engine: .shared)
     }
 

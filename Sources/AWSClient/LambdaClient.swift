@@ -125,12 +125,17 @@ public final class LambdaClient: Sendable {
     /// `maxDirectUploadRequestBytes`. `revisionId` makes it fail if `$LATEST` changed meanwhile.
     /// A lost answer is settled by reading `$LATEST`: holding `codeSha256` (computed from the zip
     /// when not given, only then) means the upload landed.
+    ///
+    /// `retryConflicts: false` answers a ResourceConflictException (an update in progress) at
+    /// once instead of sending the body again after a pause: a caller that takes turns with other
+    /// writers waits for the update to end and decides again, rather than upload into it.
     public func updateFunctionCode(
-        _ function: String, zipFile: Data, revisionId: String? = nil, codeSha256: String? = nil, progress: UploadProgress? = nil
+        _ function: String, zipFile: Data, revisionId: String? = nil, codeSha256: String? = nil, progress: UploadProgress? = nil,
+        retryConflicts: Bool = true, publish: Bool = false
     ) async throws -> FunctionConfiguration {
-        let (body, sha256Hex) = Self.directUploadBody(zipFile, revisionId: revisionId)
+        let (body, sha256Hex) = Self.directUploadBody(zipFile, revisionId: revisionId, publish: publish)
         var operation = operation(
-            "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: true)
+            "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: retryConflicts)
         operation.payloadHash = sha256Hex
         operation.isUpload = true
         operation.progress = progress
@@ -143,9 +148,9 @@ public final class LambdaClient: Sendable {
     /// The UpdateFunctionCode body `{"ZipFile":"<base64>"[,"RevisionId":...]}` and its SHA-256
     /// (hex, for the signature), made in one pass: built by hand in one allocation (JSONEncoder
     /// would copy a 70 MB string several times), each piece hashed while it is still in cache.
-    static func directUploadBody(_ zip: Data, revisionId: String?) -> (body: Data, sha256Hex: String) {
+    static func directUploadBody(_ zip: Data, revisionId: String?, publish: Bool = false) -> (body: Data, sha256Hex: String) {
         let head = Data(#"{"ZipFile":""#.utf8)
-        let tail = Data(("\"" + (revisionId.map { ",\"RevisionId\":\(ClientCore.jsonString($0))" } ?? "") + "}").utf8)
+        let tail = Data(("\"" + (publish ? ",\"Publish\":true" : "") + (revisionId.map { ",\"RevisionId\":\(ClientCore.jsonString($0))" } ?? "") + "}").utf8)
         var body = Data(capacity: head.count + (zip.count + 2) / 3 * 4 + tail.count)
         let hasher = SHA256Hasher()
         body.append(head)
@@ -166,12 +171,14 @@ public final class LambdaClient: Sendable {
 
     /// Points `$LATEST` at a zip already in S3 (for packages over the direct-upload cap). With
     /// `codeSha256`, a lost answer is settled by reading `$LATEST`; without, the call is repeated.
+    /// `retryConflicts` as for the direct upload.
     public func updateFunctionCode(
-        _ function: String, s3Bucket: String, s3Key: String, revisionId: String? = nil, codeSha256: String? = nil
+        _ function: String, s3Bucket: String, s3Key: String, revisionId: String? = nil, codeSha256: String? = nil,
+        retryConflicts: Bool = true
     ) async throws -> FunctionConfiguration {
         let operation = operation(
             "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'",
-            body: ClientCore.json(UpdateCodeBody(S3Bucket: s3Bucket, S3Key: s3Key, RevisionId: revisionId)), retryConflicts: true)
+            body: ClientCore.json(UpdateCodeBody(S3Bucket: s3Bucket, S3Key: s3Key, RevisionId: revisionId)), retryConflicts: retryConflicts)
         var readBack: ReadBack<FunctionConfiguration>?
         if let codeSha256 {
             readBack = { [self] in try await latestHolding(function, codeSha256: codeSha256) }
@@ -187,21 +194,36 @@ public final class LambdaClient: Sendable {
 
     /// Polls `$LATEST` until its update is done (LastUpdateStatus not InProgress, State not
     /// Pending); Failed becomes `AWSError.updateFailed` with Lambda's reason.
-    /// Same conditions as the `function-updated-v2` waiter, polled faster at first.
+    /// Same conditions as the `function-updated-v2` waiter, polled on `waiterInterval`'s schedule.
+    /// The answer is read after the update ended, so its RevisionId is current (the one
+    /// UpdateFunctionCode returned is stale by then: Lambda changes it again when the update ends).
     public func waitUntilUpdated(_ function: String, timeout: Duration = .seconds(300)) async throws -> FunctionConfiguration {
         let clock = core.configuration.clock
         let start = clock.now()
-        var interval = Duration.milliseconds(250)
         while true {
             let configuration = try await getFunctionConfiguration(function)
             if let done = try Self.settledUpdate(configuration, function: function, region: region) { return done }
+            let interval = Self.waiterInterval(after: clock.now() - start)
             if clock.now() - start + interval > timeout {
                 throw AWSError.waitTimedOut(
                     function: function, region: region, after: timeout,
                     lastStatus: configuration.lastUpdateStatus == "InProgress" ? "updating (InProgress)" : "Pending")
             }
             try await clock.sleep(for: interval)
-            interval = min(interval * 2, .seconds(2))
+        }
+    }
+
+    /// The pause before the next poll of an update that has run for `elapsed`: every 0.25 s for
+    /// the first 5 s (most code updates take 1-3 s, and a deploy waiting on its own update should
+    /// publish within a quarter second of its end: another deploy may be waiting for its turn),
+    /// then 0.5 s to 15 s, 1 s to 60 s, and 2 s after that (a VPC function's first update can take
+    /// minutes). At most 4 reads a second, well inside Lambda's control-plane rate.
+    public static func waiterInterval(after elapsed: Duration) -> Duration {
+        switch elapsed {
+        case ..<Duration.seconds(5): .milliseconds(250)
+        case ..<Duration.seconds(15): .milliseconds(500)
+        case ..<Duration.seconds(60): .seconds(1)
+        default: .seconds(2)
         }
     }
 
@@ -227,13 +249,16 @@ public final class LambdaClient: Sendable {
     /// Publishes `$LATEST` as a version, only if its code still has `codeSha256` (the precondition
     /// that keeps a racing deploy's code from being published as ours). A lost answer is settled
     /// by finding the newest version with that code and description.
-    public func publishVersion(_ function: String, codeSha256: String, description: String? = nil, revisionId: String? = nil) async throws
-        -> FunctionConfiguration
-    {
+    ///
+    /// `retryConflicts: false` answers a ResourceConflictException (an update in progress) at once,
+    /// for a caller that waits for the update itself.
+    public func publishVersion(
+        _ function: String, codeSha256: String, description: String? = nil, revisionId: String? = nil, retryConflicts: Bool = true
+    ) async throws -> FunctionConfiguration {
         let operation = operation(
             "PublishVersion", "POST", path(function, "/versions"), resource: "function '\(function)'",
             body: ClientCore.json(PublishVersionBody(CodeSha256: codeSha256, Description: description, RevisionId: revisionId)),
-            retryConflicts: true)
+            retryConflicts: retryConflicts)
         return try await core.write(operation, as: FunctionConfiguration.self) { [self] in
             try await listVersions(function)
                 .filter { $0.version != "$LATEST" && $0.codeSha256 == codeSha256 && (description == nil || $0.description == description) }

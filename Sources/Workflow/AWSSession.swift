@@ -35,7 +35,8 @@ extension FunctionState {
         self.init(
             version: configuration.version, codeSha256: configuration.codeSha256, codeSize: configuration.codeSize ?? 0,
             lastUpdateStatus: configuration.lastUpdateStatus, lastUpdateStatusReason: configuration.lastUpdateStatusReason,
-            revisionId: configuration.revisionId, description: configuration.description, arn: configuration.functionArn)
+            revisionId: configuration.revisionId, description: configuration.description, arn: configuration.functionArn,
+            state: configuration.state)
         handler = configuration.handler
         runtime = configuration.runtime
     }
@@ -64,6 +65,17 @@ struct LambdaAdapter: LambdaOperations {
         }
     }
 
+    /// As `translating`, for the writes of `$LATEST` (UpdateFunctionCode, PublishVersion), where a
+    /// ResourceConflictException means "an update is in progress" (the client does not repeat
+    /// these calls into it: the deploy waits its turn).
+    private func translatingUpdate<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await translating(body)
+        } catch let error as AWSError where error.code == "ResourceConflictException" {
+            throw LambdaConflict.updateInProgress
+        }
+    }
+
     func function(_ name: String, qualifier: String?) async throws -> FunctionState {
         FunctionState(try await client.getFunctionConfiguration(name, qualifier: qualifier))
     }
@@ -76,17 +88,34 @@ struct LambdaAdapter: LambdaOperations {
         FunctionState(try await client.updateFunctionCode(function, zipFile: zip, revisionId: nil, progress: progress))
     }
 
-    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, revisionId: String?, progress: UploadProgress?) async throws -> FunctionState {
         let zip = try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped)
-        return FunctionState(try await client.updateFunctionCode(function, zipFile: zip, codeSha256: codeSha256, progress: progress))
+        return try await translatingUpdate {
+            FunctionState(
+                try await client.updateFunctionCode(
+                    function, zipFile: zip, revisionId: revisionId, codeSha256: codeSha256, progress: progress, retryConflicts: false))
+        }
     }
 
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState {
         FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, revisionId: nil))
     }
 
-    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
-        FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, codeSha256: codeSha256))
+    func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
+        let zip = try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped)
+        return try await translatingUpdate {
+            FunctionState(
+                try await client.updateFunctionCode(
+                    function, zipFile: zip, revisionId: revisionId, codeSha256: codeSha256, progress: nil, retryConflicts: false, publish: true))
+        }
+    }
+
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
+        try await translatingUpdate {
+            FunctionState(
+                try await client.updateFunctionCode(
+                    function, s3Bucket: bucket, s3Key: key, revisionId: revisionId, codeSha256: codeSha256, retryConflicts: false))
+        }
     }
 
     func waitUntilUpdated(_ function: String) async throws -> FunctionState {
@@ -94,7 +123,9 @@ struct LambdaAdapter: LambdaOperations {
     }
 
     func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState {
-        try await translating { FunctionState(try await client.publishVersion(function, codeSha256: codeSha256, description: description)) }
+        try await translatingUpdate {
+            FunctionState(try await client.publishVersion(function, codeSha256: codeSha256, description: description, retryConflicts: false))
+        }
     }
 
     func createAlias(_ function: String, name: String, version: String, description: String, additionalWeights: [String: Double]) async throws -> AliasState {

@@ -41,18 +41,19 @@ struct AliasMover {
     /// Moves `alias` of `function`, starting from `current` (nil: it does not exist).
     ///
     /// - `plan` decides the target from the alias as it is; it runs again after every re-read,
-    ///   and may throw to stop (for example when a newer deploy has taken the alias).
+    ///   and may throw to stop (for example when a newer deploy has taken the alias: deciding
+    ///   that may need another read, so it is async).
     /// - `description` is the alias description for a move from a given state.
     /// - `onWrite` is told before each write that may reach AWS (for `failed` records).
     func move(
         function: String, alias name: String, from current: AliasState?,
         description: (AliasState?) -> String,
-        plan: (AliasState?) throws -> AliasTarget,
+        plan: (AliasState?) async throws -> AliasTarget,
         onWrite: () -> Void = {}
     ) async throws -> Outcome {
         var current = current
         for attempt in 1...maxAttempts {
-            let target = try plan(current)
+            let target = try await plan(current)
             if target.isReached(by: current) { return try await confirmed(function, name, Outcome(replaced: current, target: target)) }
             do {
                 onWrite()

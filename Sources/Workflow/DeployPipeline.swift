@@ -45,6 +45,8 @@ public struct DeployRequest: Sendable {
     public var skipCheck = false
     /// Lints not to run on top of the config's `lint.disable` (`--no-lint`, recorded).
     public var disabledLints: Set<String> = []
+    /// Move the alias even when it runs a newer commit of the branch (`--allow-older`; recorded).
+    public var allowOlder = false
 
     public init(alias: String, trigger: DeployTrigger) {
         self.alias = alias
@@ -271,6 +273,10 @@ public struct DeployPipeline {
             function: prepared.function, region: services.region, alias: request.alias,
             s3Bucket: request.s3Bucket ?? project.config.s3?.bucket, s3Prefix: project.config.s3?.prefix ?? "",
             description: request.description, commit: prepared.commit, weight: request.weight, dryRun: request.dryRun)
+        target.buildOrder = project.ci.buildOrder
+        target.branch = recorder.branch
+        target.allowOlder = request.allowOlder
+        target.isAncestor = project.repository.map { Self.ancestryCheck(repository: $0.workdir ?? $0.gitDir) }
         if let options = prepared.lint, !options.disabled.contains(PackageLint.Name.handler.rawValue) {
             let entries = package.entries
             target.lintHandler = { handler, runtime in
@@ -292,6 +298,19 @@ public struct DeployPipeline {
                 contentDigest: package.contentDigest, bytes: package.bytes))
     }
 
+    /// Whether one commit is an ancestor of another in the repository at `path`; nil when a
+    /// commit is not there or the clone is shallow and says no (its history may stop short of
+    /// the answer). GitRepository is not Sendable: each question opens a handle of its own.
+    static func ancestryCheck(repository path: String) -> AncestryCheck {
+        { ancestor, descendant in
+            guard let repository = try? GitRepository.discover(from: path),
+                repository.contains(commit: ancestor), repository.contains(commit: descendant),
+                let answer = try? repository.isAncestor(ancestor, of: descendant)
+            else { return nil }
+            return answer || !repository.isShallow ? answer : nil
+        }
+    }
+
     /// Writes the record of a deploy's outcome (a `failed` one only if AWS changed) and returns
     /// the report, or rethrows the failure. `push: false` leaves sharing to the caller (a run
     /// over many functions pushes once).
@@ -310,7 +329,14 @@ public struct DeployPipeline {
                 outcome: outcome, commit: prepared.commit, branch: recorder.branch,
                 dirty: prepared.dirty, files: package.files, unzippedBytes: package.unzippedBytes)
             guard outcome.result != .dryRun else { return report }
-            facts.result = outcome.result == .unchanged ? .unchanged : .deployed
+            switch outcome.result {
+            case .unchanged: facts.result = .unchanged
+            case .superseded: facts.result = .superseded
+            case .deployed, .dryRun: facts.result = .deployed
+            }
+            facts.allowOlder = request.allowOlder
+            facts.supersededByCommit = outcome.supersededByCommit
+            facts.supersededByVersion = outcome.supersededByVersion
             facts.account = outcome.account
             facts.version = outcome.version
             facts.previousVersion = outcome.previousVersion

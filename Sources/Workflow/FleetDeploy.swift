@@ -6,11 +6,13 @@ import DeployLedger
 public struct FunctionRun: Encodable, Sendable {
     public enum Result: String, Encodable, Sendable, Comparable {
         case skipped, unchanged, dryRun = "dry-run", deployed, failed
+        /// A newer deploy of the alias took this one's place (not a failure: see `DeployOutcome`).
+        case superseded
 
         /// How bad the outcome is, for the run's exit code.
         var severity: Int {
             switch self {
-            case .skipped, .unchanged, .dryRun, .deployed: 0
+            case .skipped, .unchanged, .dryRun, .deployed, .superseded: 0
             case .failed: 2
             }
         }
@@ -30,6 +32,17 @@ public struct FunctionRun: Encodable, Sendable {
     public var deploy: DeployReport?
 }
 
+extension FunctionRun.Result {
+    init(_ result: DeployOutcome.Result) {
+        switch result {
+        case .deployed: self = .deployed
+        case .unchanged: self = .unchanged
+        case .superseded: self = .superseded
+        case .dryRun: self = .dryRun
+        }
+    }
+}
+
 /// A run over every function of a `functions:` list.
 public struct FleetReport: Encodable, Sendable {
     public var functions: [FunctionRun]
@@ -44,7 +57,7 @@ public struct FleetReport: Encodable, Sendable {
     /// `3 functions: 1 deployed, 1 unchanged, 1 skipped, 0 failed`.
     public var summary: String {
         let counts = Dictionary(grouping: functions, by: \.result).mapValues(\.count)
-        let parts = [FunctionRun.Result.deployed, .unchanged, .dryRun, .skipped].compactMap { result in
+        let parts = [FunctionRun.Result.deployed, .superseded, .unchanged, .dryRun, .skipped].compactMap { result in
             counts[result].map { "\($0) \(result.rawValue)" }
         }
         return "\(functions.count) function\(functions.count == 1 ? "" : "s"): " + (parts + ["\(failed) failed"]).joined(separator: ", ")
@@ -199,7 +212,7 @@ public struct FleetDeploy {
                     let outcome = report.outcome
                     finish(FunctionRun(
                         function: outcome.function, alias: outcome.alias,
-                        result: outcome.result == .unchanged ? .unchanged : outcome.result == .dryRun ? .dryRun : .deployed,
+                        result: FunctionRun.Result(outcome.result),
                         version: outcome.version, previousVersion: outcome.previousVersion, seconds: outcome.seconds,
                         reason: nil, deploy: report))
                 } catch {

@@ -234,9 +234,13 @@ public final class HookManager {
             }
             let report = try await DeployPipeline(project: single, reporter: reporter).run(request, connect: connect)
             let version = report.outcome.version ?? "?"
-            let message = report.outcome.result == .unchanged
-                ? "\(alias) already runs this code (version \(version))"
-                : "deployed \(report.outcome.function):\(alias) -> version \(version)"
+            let message: String
+            switch report.outcome.result {
+            case .unchanged: message = "\(alias) already runs this code (version \(version))"
+            case .superseded:
+                message = "\(alias) runs version \(report.outcome.supersededByVersion ?? "?"), newer than this push: left as it is"
+            case .deployed, .dryRun: message = "deployed \(report.outcome.function):\(alias) -> version \(version)"
+            }
             return HookRunResult(action: "deploy", alias: alias, branch: decision.branch, message: message, blockPush: false, deploy: report)
         } catch {
             let reason = describe(error)

@@ -8,6 +8,8 @@ public struct FunctionState: Sendable, Equatable {
     public var codeSize: Int64
     /// `InProgress`, `Successful` or `Failed`; nil when the service does not say.
     public var lastUpdateStatus: String?
+    /// `Pending`, `Active`, `Inactive` or `Failed`; nil when the service does not say.
+    public var state: String?
     public var lastUpdateStatusReason: String?
     public var revisionId: String?
     public var description: String?
@@ -19,8 +21,10 @@ public struct FunctionState: Sendable, Equatable {
 
     public init(
         version: String, codeSha256: String, codeSize: Int64 = 0, lastUpdateStatus: String? = nil,
-        lastUpdateStatusReason: String? = nil, revisionId: String? = nil, description: String? = nil, arn: String? = nil
+        lastUpdateStatusReason: String? = nil, revisionId: String? = nil, description: String? = nil, arn: String? = nil,
+        state: String? = nil
     ) {
+        self.state = state
         self.arn = arn
         self.version = version
         self.codeSha256 = codeSha256
@@ -30,6 +34,11 @@ public struct FunctionState: Sendable, Equatable {
         self.revisionId = revisionId
         self.description = description
     }
+}
+
+extension FunctionState {
+    /// Whether an update is still being applied (Lambda refuses another update or a publish meanwhile).
+    public var isUpdating: Bool { lastUpdateStatus == "InProgress" || state == "Pending" }
 }
 
 /// An alias: its main version and, during a traffic shift, the weighted additional version.
@@ -59,6 +68,10 @@ public enum LambdaConflict: Error, Equatable, Sendable {
     case alreadyExists
     /// ResourceConflictException on delete: an alias still points at the version.
     case inUse
+    /// ResourceConflictException on UpdateFunctionCode or PublishVersion: an update of `$LATEST`
+    /// (another deploy's, or a configuration change) is in progress. Not repeated by the client:
+    /// the deploy waits for the update to end and decides again from what `$LATEST` then holds.
+    case updateInProgress
 }
 
 /// The Lambda calls the workflow makes, narrowed to what it needs.
@@ -73,13 +86,20 @@ public protocol LambdaOperations: Sendable {
     /// `progress` hears how much of the request has been sent (nil: nobody is listening).
     func uploadZip(_ function: String, zip: Data, progress: UploadProgress?) async throws -> FunctionState
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState
-    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256` (which settles a lost answer).
-    func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState
-    /// Points `$LATEST` at an S3 object holding the code `codeSha256` (which settles a lost answer).
-    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState
+    /// Uploads the zip at `zipPath` whose CodeSha256 is `codeSha256` (which settles a lost answer),
+    /// only if `$LATEST` still has `revisionId` (nil: unconditionally). Throws
+    /// `LambdaConflict.preconditionFailed` when it changed, `.updateInProgress` when an update is
+    /// in progress; neither is sent again.
+    func uploadZip(_ function: String, zipPath: String, codeSha256: String, revisionId: String?, progress: UploadProgress?) async throws -> FunctionState
+    /// Points `$LATEST` at an S3 object holding the code `codeSha256`, with the same precondition
+    /// and conflicts as `uploadZip(_:zipPath:codeSha256:revisionId:progress:)`.
+    func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState
+    /// EXPERIMENT: UpdateFunctionCode with Publish: true.
+    func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState
     /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
     func waitUntilUpdated(_ function: String) async throws -> FunctionState
-    /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`.
+    /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`
+    /// when `$LATEST` holds other code, `.updateInProgress` while an update is in progress.
     func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState
     /// Throws `LambdaConflict.alreadyExists` when the alias exists.
     func createAlias(_ function: String, name: String, version: String, description: String, additionalWeights: [String: Double]) async throws -> AliasState
@@ -117,13 +137,17 @@ extension ObjectStore {
 
 /// Defaults for implementations that have no use for the checksums (test doubles).
 extension LambdaOperations {
-    /// Maps the file and calls `uploadZip(_:zip:progress:)`.
-    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+    /// Maps the file and calls `uploadZip(_:zip:progress:)` (no precondition).
+    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, revisionId: String?, progress: UploadProgress?) async throws -> FunctionState {
         try await uploadZip(function, zip: try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped), progress: progress)
     }
 
-    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
         try await uploadFromS3(function, bucket: bucket, key: key)
+    }
+
+    public func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
+        throw LambdaConflict.preconditionFailed
     }
 }
 

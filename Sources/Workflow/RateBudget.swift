@@ -86,14 +86,19 @@ public struct PacedLambda: LambdaOperations {
     }
 
     // The checksum-carrying uploads forward as they are (streamed, lost answers settled).
-    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, progress: UploadProgress?) async throws -> FunctionState {
+    public func uploadZip(_ function: String, zipPath: String, codeSha256: String, revisionId: String?, progress: UploadProgress?) async throws -> FunctionState {
         try await budget.control.acquire()
-        return try await inner.uploadZip(function, zipPath: zipPath, codeSha256: codeSha256, progress: progress)
+        return try await inner.uploadZip(function, zipPath: zipPath, codeSha256: codeSha256, revisionId: revisionId, progress: progress)
     }
 
-    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String) async throws -> FunctionState {
+    public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
         try await budget.control.acquire()
-        return try await inner.uploadFromS3(function, bucket: bucket, key: key, codeSha256: codeSha256)
+        return try await inner.uploadFromS3(function, bucket: bucket, key: key, codeSha256: codeSha256, revisionId: revisionId)
+    }
+
+    public func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
+        try await budget.control.acquire()
+        return try await inner.uploadAndPublish(function, zipPath: zipPath, codeSha256: codeSha256, revisionId: revisionId)
     }
 
     public func waitUntilUpdated(_ function: String) async throws -> FunctionState {

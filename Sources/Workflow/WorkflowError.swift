@@ -11,6 +11,12 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
     case tooLargeForDirectUpload(zipBytes: Int64, requestBytes: Int64)
     case publishedForeignCode(function: String, version: String, expected: String, actual: String)
     case raceNotSettled(function: String, attempts: Int)
+    /// Other deploys kept `$LATEST` busy for the whole turn budget; `other` is the commit of the
+    /// last one seen, when its version description names it.
+    case noTurn(function: String, seconds: Int, other: String?)
+    /// A newer deploy has taken the alias (the deployer turns this into a `superseded` outcome;
+    /// it stops the alias move from inside its plan).
+    case superseded(function: String, alias: String, version: String, commit: String?, reason: String)
     case aliasNotMoved(function: String, alias: String, expected: String, actual: String)
     case aliasNotFound(function: String, alias: String)
     case notARepository(path: String)
@@ -64,6 +70,11 @@ public enum WorkflowError: LocalizedError, Equatable, Sendable {
             return "\(function) version \(version) holds code \(actual), not the packaged \(expected): another deploy raced this one; the alias was not moved, run the deploy again"
         case let .raceNotSettled(function, attempts):
             return "\(function): $LATEST kept changing under this deploy (\(attempts) attempts; another deploy is running?): the alias was not moved, run the deploy again when the other one has finished"
+        case let .noTurn(function, seconds, other):
+            let who = other.map { "another deploy (commit \($0.prefix(12)))" } ?? "another deploy"
+            return "\(function): \(who) kept $LATEST busy and this deploy did not get its turn in \(seconds) s: the alias was not moved; run it again when the other deploy has finished"
+        case let .superseded(function, alias, _, _, reason):
+            return "\(function):\(alias) was not moved: \(reason) (deploy --allow-older moves it anyway)"
         case let .aliasNotMoved(function, alias, expected, actual):
             return "\(function):\(alias) points at version \(actual), not \(expected), after the update: check for a concurrent deploy and run `lambda-deploy verify`"
         case let .aliasNotFound(function, alias):

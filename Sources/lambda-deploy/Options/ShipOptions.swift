@@ -30,6 +30,8 @@ struct ShipOptions: ParsableArguments {
 
     @Option(name: .customLong("no-lint"), help: ArgumentHelp("Skip one packaging lint (handler, secret-files, large-entries, dev-files); repeatable, recorded.", valueName: "NAME"))
     var disabledLints: [String] = []
+    @Flag(name: .customLong("allow-older"), help: "Move the alias even when it runs a newer commit of the branch (recorded).")
+    var allowOlder = false
 
     @Option(help: ArgumentHelp("With a `functions:` list: how many functions deploy at once (default 4).", valueName: "N"))
     var parallel: Int?
@@ -57,6 +59,7 @@ struct ShipOptions: ParsableArguments {
         request.allowOutsideRepository = allowOutsideRepository
         request.skipCheck = skipCheck
         request.disabledLints = Set(disabledLints)
+        request.allowOlder = allowOlder
         request.pushNotes = move.pushNotesRequest
         request.overrideProtection = move.overrideProtection
         return request

@@ -16,6 +16,9 @@ enum Render {
             Console.line("unchanged: \(place) already runs this code (version \(outcome.version ?? "?"))")
         case .dryRun:
             Console.line("dry run: would \(outcome.plan ?? "do nothing") for \(place)")
+        case .superseded:
+            let commit = outcome.supersededByCommit.map { " (commit \($0.prefix(12)))" } ?? ""
+            Console.line("superseded: \(place) runs version \(outcome.supersededByVersion ?? "?")\(commit), newer than this deploy: left as it is")
         case .deployed:
             if let weight = outcome.weight {
                 Console.line("deployed: \(place) now sends \(weight)% of traffic to version \(outcome.version ?? "?") (main version \(outcome.previousVersion ?? "?"))")

@@ -57,7 +57,13 @@ change_all() { for i in $(seq 1 "$count"); do echo "# $RANDOM $(date +%s%N)" >> 
 change_one() { echo "# $RANDOM $(date +%s%N)" >> "f1/app.py"; git commit -qam change; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-timed() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "error: $* failed" >&2; exit 1; }; end=$(date +%s.%N); python3 -c "print(round($end - $start, 3))"; }
+timed() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" > "$work/last.out" 2>&1 || { echo "error: $* failed (exit $?):" >&2; tail -3 "$work/last.out" >&2; cp "$work/last.out" "${TMPDIR:-/tmp}/bench-fleet-failure.out"; exit 1; }
+    end=$(date +%s.%N)
+    python3 -c "print(round($end - $start, 3))"
+}
 sequential() { for i in $(seq 1 "$count"); do "$bin" deploy --function "fn$i" --alias prod >/dev/null 2>&1 || return 1; done; }
 
 fleet_all=(); seq_all=(); fleet_one=(); single=(); status=()

@@ -115,7 +115,10 @@ public struct Status {
                         }
                         if newest == nil { row.flags.append("unrecorded") }
                         row.commit = running?.commit ?? (newest?.record.version == state.version ? newest?.commit : nil)
-                        if let described = Self.commit(inDescription: state.description), let commit = row.commit {
+                        // The alias description names the commit of the deploy that moved it there;
+                        // `unchanged` records of later commits with the same code leave it as it is.
+                        let mover = records.first { $0.record.version == state.version && $0.record.result != .unchanged }
+                        if let described = Self.commit(inDescription: state.description), let commit = mover?.commit ?? row.commit {
                             row.commitConfirmed = described == commit
                             if described != commit { row.flags.append("commit-mismatch") }
                         } else if row.commit == nil, let described = Self.commit(inDescription: state.description) {

@@ -49,6 +49,29 @@ import Testing
         #expect((dev["flags"] as? [String])?.contains("drift") == true)
     }
 
+    /// A commit that does not touch the function redeploys as `unchanged`: the alias keeps the
+    /// description of the deploy that moved it, and that is no mismatch (found by ci/bench-fleet.sh).
+    @Test func anUnchangedRedeployOnALaterCommitIsNoMismatch() async throws {
+        let space = try await GitWorkspace()
+        let first = try space.head()
+        #expect(try space.tool(["deploy", "--alias", "dev"]).status == 0)
+        try space.write("NOTES.md", "not part of the function\n")
+        _ = try space.git(["add", "NOTES.md"])
+        _ = try space.git(["commit", "-q", "-m", "docs only"])
+        let second = try space.head()
+        let again = try space.tool(["deploy", "--alias", "dev", "--json"])
+        #expect(try again.json()["result"] as? String == "unchanged", "\(again.output)")
+
+        let result = try space.tool(["status", "--json"])
+        #expect(result.status == 0, "\(result.output)")
+        let rows = try #require(try result.json()["rows"] as? [[String: Any]])
+        let dev = try #require(rows.first { $0["alias"] as? String == "dev" })
+        #expect((dev["flags"] as? [String]) == [], "\(dev)")
+        #expect(dev["commitConfirmed"] as? Bool == true)
+        #expect(dev["commit"] as? String == second, "the newest commit whose code it runs (moved at \(first))")
+        #expect(dev["relation"] as? String == "on main")
+    }
+
     @Test func offlineStatusNeedsNoAWS() async throws {
         let space = try await GitWorkspace()
         #expect(try space.tool(["deploy", "--alias", "dev"]).status == 0)

@@ -197,10 +197,15 @@ public final class LambdaClient: Sendable {
     /// Same conditions as the `function-updated-v2` waiter, polled on `waiterInterval`'s schedule.
     /// The answer is read after the update ended, so its RevisionId is current (the one
     /// UpdateFunctionCode returned is stale by then: Lambda changes it again when the update ends).
-    public func waitUntilUpdated(_ function: String, timeout: Duration = .seconds(300)) async throws -> FunctionConfiguration {
+    /// `beforeEachPoll` runs before every read (a run's rate budget: each poll counts against
+    /// Lambda's control-plane quota).
+    public func waitUntilUpdated(
+        _ function: String, timeout: Duration = .seconds(300), beforeEachPoll: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> FunctionConfiguration {
         let clock = core.configuration.clock
         let start = clock.now()
         while true {
+            try await beforeEachPoll?()
             let configuration = try await getFunctionConfiguration(function)
             if let done = try Self.settledUpdate(configuration, function: function, region: region) { return done }
             let interval = Self.waiterInterval(after: clock.now() - start)

@@ -109,8 +109,8 @@ struct LambdaAdapter: LambdaOperations {
         }
     }
 
-    func waitUntilUpdated(_ function: String) async throws -> FunctionState {
-        FunctionState(try await client.waitUntilUpdated(function))
+    func waitUntilUpdated(_ function: String, beforeEachPoll: @escaping @Sendable () async throws -> Void) async throws -> FunctionState {
+        FunctionState(try await client.waitUntilUpdated(function, beforeEachPoll: beforeEachPoll))
     }
 
     func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState {

@@ -94,8 +94,9 @@ public protocol LambdaOperations: Sendable {
     /// Points `$LATEST` at an S3 object holding the code `codeSha256`, with the same precondition
     /// and conflicts as `uploadZip(_:zipPath:codeSha256:revisionId:progress:)`.
     func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState
-    /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
-    func waitUntilUpdated(_ function: String) async throws -> FunctionState
+    /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on
+    /// Failed. `beforeEachPoll` runs before every read (see `PacedLambda`).
+    func waitUntilUpdated(_ function: String, beforeEachPoll: @escaping @Sendable () async throws -> Void) async throws -> FunctionState
     /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`
     /// when `$LATEST` holds other code, `.updateInProgress` while an update is in progress.
     func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState
@@ -135,6 +136,11 @@ extension ObjectStore {
 
 /// Defaults for implementations that have no use for the checksums (test doubles).
 extension LambdaOperations {
+    /// Polls until `$LATEST`'s last update is no longer in progress (unpaced).
+    public func waitUntilUpdated(_ function: String) async throws -> FunctionState {
+        try await waitUntilUpdated(function, beforeEachPoll: {})
+    }
+
     /// Maps the file and calls `uploadZip(_:zip:progress:)` (no precondition).
     public func uploadZip(_ function: String, zipPath: String, codeSha256: String, revisionId: String?, progress: UploadProgress?) async throws -> FunctionState {
         try await uploadZip(function, zip: try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped), progress: progress)

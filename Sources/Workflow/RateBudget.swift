@@ -4,10 +4,11 @@ public import Foundation
 
 /// A token bucket: `rate` requests a second on average, up to `burst` at once.
 ///
-/// Lambda's control plane allows about 15 requests a second per account and region for most
-/// calls (GetFunction: 100). A run that deploys many functions at once shares one budget, so 50
-/// functions become a steady stream of calls instead of a burst of 429s (which are still retried
-/// if they come: the budget only paces, it does not replace the client's retries).
+/// Lambda's control plane allows 15 requests a second per account and region for every call but
+/// Invoke, GetFunction and GetPolicy — reads such as GetFunctionConfiguration and GetAlias
+/// included. A run that deploys many functions at once shares one budget, so 50 functions
+/// become a steady stream of calls instead of a burst of 429s (which are still retried if they
+/// come: the budget only paces, it does not replace the client's retries).
 public actor TokenBucket {
     public let rate: Double
     public let burst: Double
@@ -40,18 +41,16 @@ public actor TokenBucket {
     }
 }
 
-/// The budget of one run: GetFunction has its own, larger allowance.
+/// The budget of one run: every Lambda call it makes counts against the control-plane quota.
 public struct RateBudget: Sendable {
     public var control: TokenBucket
-    public var reads: TokenBucket
 
-    /// The config's `rateLimit:` (default 15 requests a second, burst 15); GetFunction gets
-    /// Lambda's own 100 a second. `LAMBDA_DEPLOY_RATE` overrides the rate for one run.
+    /// The config's `rateLimit:` (default 15 requests a second, burst 15).
+    /// `LAMBDA_DEPLOY_RATE` overrides the rate (and the burst) for one run.
     public init(_ limit: RateLimit, environment: [String: String]) {
         let override = environment["LAMBDA_DEPLOY_RATE"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
         let rate = override ?? limit.requestsPerSecond
         control = TokenBucket(rate: rate, burst: override.map { $0 } ?? Double(limit.burst))
-        reads = TokenBucket(rate: 100)
     }
 }
 
@@ -66,7 +65,7 @@ public struct PacedLambda: LambdaOperations {
     }
 
     public func function(_ name: String, qualifier: String?) async throws -> FunctionState {
-        try await budget.reads.acquire()
+        try await budget.control.acquire()
         return try await inner.function(name, qualifier: qualifier)
     }
 
@@ -96,9 +95,14 @@ public struct PacedLambda: LambdaOperations {
         return try await inner.uploadFromS3(function, bucket: bucket, key: key, codeSha256: codeSha256, revisionId: revisionId)
     }
 
-    public func waitUntilUpdated(_ function: String) async throws -> FunctionState {
-        try await budget.reads.acquire()
-        return try await inner.waitUntilUpdated(function)
+    /// Every poll of the waiter takes its token: four deploys polling every 0.25 s would be 16
+    /// calls a second on their own.
+    public func waitUntilUpdated(_ function: String, beforeEachPoll: @escaping @Sendable () async throws -> Void) async throws -> FunctionState {
+        let control = budget.control
+        return try await inner.waitUntilUpdated(function) {
+            try await control.acquire()
+            try await beforeEachPoll()
+        }
     }
 
     public func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState {

@@ -53,6 +53,34 @@ import Testing
         #expect(human.stdout.contains("3 functions: 2 unchanged, 1 skipped, 0 failed"), "\(human.stdout)")
     }
 
+    /// The run's rate budget covers every control-plane call Lambda counts, reads included
+    /// (GetFunctionConfiguration and GetAlias count against the 15/s quota; only GetFunction and
+    /// Invoke do not): paced under a Lambda that enforces its limit, the run is never throttled.
+    @Test func aRunPacedUnderLambdasLimitIsNeverThrottled() async throws {
+        // Updates take a second, as on AWS: the waiters' polls count too.
+        let emulator = try LambdaEmulator(.init(updateSeconds: 1, rateLimit: .init(perSecond: 5, burst: 5)))
+        let space = try await GitWorkspace(createFunctionInMoto: false)
+        var config = "region: us-east-1\nrateLimit: {requestsPerSecond: 4, burst: 4}\nfunctions:\n"
+        var names: [String] = []
+        for index in 0..<4 {
+            let name = uniqueName("paced\(index)")
+            names.append(name)
+            try emulator.createFunction(name)
+            try space.write("f\(index)/app.py", GitWorkspace.handler("f\(index)"))
+            config += "  - name: \(name)\n    directory: f\(index)\n"
+        }
+        try space.write("lambda-deploy.yml", config)
+        try space.git(["add", "-A"])
+        try space.git(["commit", "-q", "-m", "functions"])
+        try await emulator.resetStats()
+
+        let result = try space.tool(["deploy", "--alias", "dev", "--all", "--json"], extraEnv: emulator.environment)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(try result.jsonArray().map { $0["result"] as? String } == Array(repeating: "deployed", count: 4))
+        let stats = try await emulator.stats()
+        #expect(stats.throttles == 0, "calls above Lambda's rate: \(stats.operations)")
+    }
+
     @Test func oneFailingFunctionDoesNotStopTheOthersAndTheExitSaysSo() async throws {
         let (space, names) = try await Self.workspace(3)
         let proxy = try FaultProxy(upstream: space.endpoint, rules: [.status(500, method: "POST", path: "/functions/\(names[0])/versions$")])

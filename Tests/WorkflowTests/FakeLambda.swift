@@ -168,7 +168,8 @@ actor FakeLambda: LambdaOperations {
         update = (ContinuousClock.now + updateWindow, uploadBusyReads)
     }
 
-    func waitUntilUpdated(_ function: String) async throws -> FunctionState {
+    func waitUntilUpdated(_ function: String, beforeEachPoll: @escaping @Sendable () async throws -> Void) async throws -> FunctionState {
+        try await beforeEachPoll()
         calls.append("wait")
         if let current = update, current.until > ContinuousClock.now { try await Task.sleep(until: current.until, clock: .continuous) }
         settle(force: true)

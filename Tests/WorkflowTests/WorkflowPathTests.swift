@@ -162,7 +162,9 @@ struct CodeHashing: LambdaOperations {
         return try await inner.uploadZip(function, zip: Data(sha.utf8), progress: progress)
     }
     func uploadFromS3(_ function: String, bucket: String, key: String) async throws -> FunctionState { try await inner.uploadFromS3(function, bucket: bucket, key: key) }
-    func waitUntilUpdated(_ function: String) async throws -> FunctionState { try await inner.waitUntilUpdated(function) }
+    func waitUntilUpdated(_ function: String, beforeEachPoll: @escaping @Sendable () async throws -> Void) async throws -> FunctionState {
+        try await inner.waitUntilUpdated(function, beforeEachPoll: beforeEachPoll)
+    }
     func publish(_ function: String, codeSha256: String, description: String) async throws -> FunctionState {
         try await inner.publish(function, codeSha256: codeSha256, description: description)
     }

@@ -279,14 +279,16 @@ public struct Deployer: Sendable {
         }
         let precedence = PrecedenceMemo(lambda: lambda, target: target, code: code.codeSha256)
         do {
-            // The two reads are independent: issue them together (an unchanged redeploy is all reads).
-            // Both are awaited to the end before either error is thrown: throwing while the other
-            // is in flight cancels it, and cancelling an in-flight request in Linux's URLSession
-            // can deadlock (its cancel handler and completion take two locks in opposite orders),
-            // which hung every deploy against an unreachable endpoint about half of the time.
+            // The three reads are independent: issue them together (an unchanged redeploy is all
+            // reads, one round trip). The configuration asked for by the alias's name is that of the
+            // version it runs (its main version when weighted); it counts only when it is the
+            // version GetAlias saw (the alias may move between the two), else that version is read.
+            // All are awaited to the end before an error is thrown, so a failure never cancels the
+            // others mid-request.
             async let latestRead = settled { try await lambda.function(target.function, qualifier: nil) }
             async let aliasRead = settled { try await lambda.alias(target.function, name: target.alias) }
-            let (latestResult, aliasResult) = await (latestRead, aliasRead)
+            async let runningRead = settled { try await lambda.function(target.function, qualifier: target.alias) }
+            let (latestResult, aliasResult, runningResult) = await (latestRead, aliasRead, runningRead)
             let latest = try latestResult.get()
             let alias = try aliasResult.get()
             outcome.account = latest.account
@@ -294,7 +296,12 @@ public struct Deployer: Sendable {
             outcome.previousVersion = alias?.version
 
             if let current = alias {
-                let running = try await lambda.function(target.function, qualifier: current.version)
+                let running: FunctionState
+                if case .success(let state) = runningResult, state.version == current.version {
+                    running = state
+                } else {
+                    running = try await lambda.function(target.function, qualifier: current.version)
+                }
                 let settled = target.weight != nil || current.additionalWeights.isEmpty
                 if running.codeSha256 == code.codeSha256, settled {
                     outcome.result = .unchanged

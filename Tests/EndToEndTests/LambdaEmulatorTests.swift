@@ -629,14 +629,23 @@ import Testing
     @Test func itListensOnLoopbackOnlyAndExitsWithItsParent() throws {
         // Loopback: both listening sockets are bound to 127.0.0.1 (/proc/net/tcp, state 0A = LISTEN).
         let emulator = try LambdaEmulator()
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
-        let rows: [[Substring]] = table.split(separator: "\n").map { $0.split(separator: " ") }
-        let listening: [String] = rows.filter { $0.count > 3 && $0[3] == "0A" }.map { String($0[1]) }
-        for endpoint in [emulator.endpoint, emulator.motoEndpoint] {
-            let port = try #require(endpoint.split(separator: ":").last.flatMap { Int($0) })
-            let suffix = String(format: ":%04X", port)
+        let suffixes = try [emulator.endpoint, emulator.motoEndpoint].map { endpoint in
+            String(format: ":%04X", try #require(endpoint.split(separator: ":").last.flatMap { Int($0) }))
+        }
+        // The kernel writes /proc/net/tcp a page at a time: with hundreds of sockets opening and
+        // closing beside this test, one reading can skip a row. Read again (a few times) until
+        // both listeners are there.
+        var listening: [String] = []
+        for _ in 0..<10 {
+            let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+            let rows: [[Substring]] = table.split(separator: "\n").map { $0.split(separator: " ") }
+            listening = rows.filter { $0.count > 3 && $0[3] == "0A" }.map { String($0[1]) }
+            if suffixes.allSatisfy({ suffix in listening.contains { $0.hasSuffix(suffix) } }) { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        for suffix in suffixes {
             let local = listening.filter { $0.hasSuffix(suffix) }
-            #expect(local == ["0100007F" + suffix], "\(endpoint) listens on \(local)")
+            #expect(local == ["0100007F" + suffix], "port \(suffix) listens on \(local)")
         }
 
         // Its parent exits: the emulator follows.

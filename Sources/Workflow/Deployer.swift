@@ -279,19 +279,16 @@ public struct Deployer: Sendable {
         }
         let precedence = PrecedenceMemo(lambda: lambda, target: target, code: code.codeSha256)
         do {
-            // The three reads are independent: issue them together (an unchanged redeploy is all
-            // reads, one round trip). The configuration asked for by the alias's name is that of the
-            // version it runs (its main version when weighted); it counts only when it is the
-            // version GetAlias saw (the alias may move between the two), else that version is read.
-            // All are awaited to the end before an error is thrown, so a failure never cancels the
-            // others mid-request.
-            async let latestRead = settled { try await lambda.function(target.function, qualifier: nil) }
+            // First the alias and the configuration of the version it runs, together: all an
+            // unchanged redeploy reads (a run over many functions is mostly those, under Lambda's
+            // 15 requests a second). The configuration asked for by the alias's name is that of its
+            // main version; it counts only when it is the version GetAlias saw (the alias may move
+            // between the two), else that version is read. Both are awaited to the end before an
+            // error is thrown, so a failure never cancels the other mid-request.
             async let aliasRead = settled { try await lambda.alias(target.function, name: target.alias) }
             async let runningRead = settled { try await lambda.function(target.function, qualifier: target.alias) }
-            let (latestResult, aliasResult, runningResult) = await (latestRead, aliasRead, runningRead)
-            let latest = try latestResult.get()
+            let (aliasResult, runningResult) = await (aliasRead, runningRead)
             let alias = try aliasResult.get()
-            outcome.account = latest.account
             previousVersion = alias?.version
             outcome.previousVersion = alias?.version
 
@@ -302,6 +299,7 @@ public struct Deployer: Sendable {
                 } else {
                     running = try await lambda.function(target.function, qualifier: current.version)
                 }
+                outcome.account = running.account
                 let settled = target.weight != nil || current.additionalWeights.isEmpty
                 if running.codeSha256 == code.codeSha256, settled {
                     outcome.result = .unchanged
@@ -322,6 +320,9 @@ public struct Deployer: Sendable {
                 }
             }
 
+            // A change: $LATEST says whether to upload, and the handler lint needs its settings.
+            let latest = try await lambda.function(target.function, qualifier: nil)
+            outcome.account = latest.account
             try target.lintHandler?(latest.handler, latest.runtime)
             let needsUpload = latest.codeSha256 != code.codeSha256
             let viaS3 = needsUpload && Self.directRequestBytes(zipBytes: code.bytes) > Self.directUploadLimit

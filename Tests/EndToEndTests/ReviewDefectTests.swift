@@ -85,8 +85,10 @@ import Testing
     @Test(arguments: [SIGINT, SIGTERM])
     func aSignalDuringTheAliasMoveLeavesARecordThatMatchesAWS(_ signal: Int32) async throws {
         let space = try await GitWorkspace()
-        let proxy = try FaultProxy(upstream: space.endpoint, rules: [.delay(3, method: "PUT", path: "/aliases/dev$", times: nil),
-                                                                     .delay(3, method: "POST", path: "/aliases$", times: nil)])
+        // The alias move is held 10 s: the signal below must arrive while it is in flight, even on a
+        // machine so busy that this test reads "published" seconds late (3 s was not enough there).
+        let proxy = try FaultProxy(upstream: space.endpoint, rules: [.delay(10, method: "PUT", path: "/aliases/dev$", times: nil),
+                                                                     .delay(10, method: "POST", path: "/aliases$", times: nil)])
         let cache = try TemporaryDirectory("cache")
         var env = space.env
         env["AWS_ENDPOINT_URL"] = proxy.endpoint

@@ -22,7 +22,10 @@ import ReleasePolicy
     }
 
     /// A deployer with the turn-taking pauses shrunk to milliseconds.
-    static func deployer(_ lambda: FakeLambda, budget: Duration = .seconds(30)) -> Deployer {
+    /// The budget is wall-clock time: in a full `swift test` run the end-to-end suites block the
+    /// cooperative threads while their processes run, and eight deploys here once went 30 s
+    /// without being scheduled. 300 s keeps it a hang detector without counting that wait.
+    static func deployer(_ lambda: FakeLambda, budget: Duration = .seconds(300)) -> Deployer {
         var deployer = Deployer(lambda: lambda, objectStore: nil, reporter: .silent)
         deployer.turns.poll = .milliseconds(4)
         deployer.turns.grace = .milliseconds(4)

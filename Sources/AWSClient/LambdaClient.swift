@@ -1,5 +1,6 @@
 public import Foundation
 internal import Digest
+internal import Safety
 
 /// AWS Lambda's REST-JSON API, version 2015-03-31.
 ///
@@ -150,7 +151,7 @@ public final class LambdaClient: Sendable {
     /// would copy a 70 MB string several times), each piece hashed while it is still in cache.
     static func directUploadBody(_ zip: Data, revisionId: String?, publish: Bool = false) -> (body: Data, sha256Hex: String) {
         let head = Data(#"{"ZipFile":""#.utf8)
-        let tail = Data(("\"" + (publish ? ",\"Publish\":true" : "") + (revisionId.map { ",\"RevisionId\":\(ClientCore.jsonString($0))" } ?? "") + "}").utf8)
+        let tail = Data(("\"" + (publish ? ",\"Publish\":true" : "") + (revisionId.map { ",\"RevisionId\":\(JSONText.quoted($0))" } ?? "") + "}").utf8)
         var body = Data(capacity: head.count + (zip.count + 2) / 3 * 4 + tail.count)
         let hasher = SHA256Hasher()
         body.append(head)

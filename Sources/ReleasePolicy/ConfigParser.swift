@@ -413,36 +413,24 @@ struct ConfigReader {
     // MARK: Values checked for what they are
 
     private func functionName(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let name = try string(node, path: path) else { return nil }
-        try validate(node, path, name, LambdaNames.functionProblem)
-        return name
+        try string(node, path: path, checkedBy: LambdaNames.functionProblem)
     }
 
     private func directory(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let directory = try string(node, path: path) else { return nil }
-        try require(!directory.isEmpty, node, path, directory, "name the directory that holds the function's code")
-        return directory
+        try string(node, path: path) { $0.isEmpty ? "name the directory that holds the function's code" : nil }
     }
 
     private func region(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let region = try string(node, path: path) else { return nil }
-        try validate(node, path, region, Self.regionProblem)
-        return region
+        try string(node, path: path, checkedBy: Self.regionProblem)
     }
 
     private func remote(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let remote = try string(node, path: path) else { return nil }
-        try validate(node, path, remote, GitNames.remoteProblem)
-        return remote
+        try string(node, path: path, checkedBy: GitNames.remoteProblem)
     }
 
     /// A list of branch globs (`hook.branches`).
     private func branchPatterns(_ node: Node?, path: String) throws(PolicyError) -> [String]? {
-        guard let list = try stringList(node, path: path) else { return nil }
-        for (index, pattern) in list.enumerated() {
-            try validate(node?.sequence?[index] ?? node, path, pattern) { Self.patternProblem($0, kind: .branch) }
-        }
-        return list
+        try stringList(node, path: path) { Self.patternProblem($0, kind: .branch) }
     }
 
     /// Ignore patterns (`exclude`): any text on one line.
@@ -592,17 +580,11 @@ struct ConfigReader {
     }
 
     func alias(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let name = try string(node, path: path) else { return nil }
-        try validate(node, path, name, LambdaNames.aliasProblem)
-        return name
+        try string(node, path: path, checkedBy: LambdaNames.aliasProblem)
     }
 
     func aliasList(_ node: Node?, path: String) throws(PolicyError) -> [String]? {
-        guard let list = try stringList(node, path: path) else { return nil }
-        for (index, name) in list.enumerated() {
-            try validate(node?.sequence?[index] ?? node, path, name, LambdaNames.aliasProblem)
-        }
-        return list
+        try stringList(node, path: path, checkedBy: LambdaNames.aliasProblem)
     }
 
     /// A `pattern: alias` mapping, in file order.
@@ -637,6 +619,22 @@ struct ConfigReader {
         if let problem = rule(value) {
             throw .invalidValue(file: file, line: line(node), keyPath: path, value: value, reason: problem)
         }
+    }
+
+    /// A string value `rule` finds no problem with (nil when absent).
+    private func string(_ node: Node?, path: String, checkedBy rule: (String) -> String?) throws(PolicyError) -> String? {
+        guard let value = try string(node, path: path) else { return nil }
+        try validate(node, path, value, rule)
+        return value
+    }
+
+    /// A list of strings `rule` finds no problem with, each reported at its own line (nil when absent).
+    private func stringList(_ node: Node?, path: String, checkedBy rule: (String) -> String?) throws(PolicyError) -> [String]? {
+        guard let list = try stringList(node, path: path) else { return nil }
+        for (index, value) in list.enumerated() {
+            try validate(node?.sequence?[index] ?? node, path, value, rule)
+        }
+        return list
     }
 
     private func require(_ condition: Bool, _ node: Node?, _ path: String, _ value: String, _ reason: String) throws(PolicyError) {

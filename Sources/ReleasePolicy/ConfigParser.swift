@@ -133,9 +133,9 @@ struct ConfigReader {
         config.check = try check(keys["check"], path: "check")
         config.prune = try prune(keys["prune"], path: "prune")
         config.lint = try lint(keys["lint"], path: "lint") ?? LintSettings()
-        if let parallel = try int(keys["parallel"], path: "parallel") {
-            try require(Self.parallelRange.contains(parallel), keys["parallel"], "parallel", String(parallel),
-                        "run between \(Self.parallelRange.lowerBound) and \(Self.parallelRange.upperBound) deploys at once")
+        if let parallel = try int(keys["parallel"], path: "parallel", in: Self.parallelRange, {
+            "run between \($0.lowerBound) and \($0.upperBound) deploys at once"
+        }) {
             config.parallel = parallel
         }
         if let node = keys["rateLimit"], !node.isNull { config.rateLimit = try rateLimit(node, path: "rateLimit") }
@@ -174,10 +174,9 @@ struct ConfigReader {
         if let value = try bool(keys["blockPushOnFailure"], path: "hook.blockPushOnFailure") {
             hook.blockPushOnFailure = value
         }
-        if let timeout = try int(keys["timeout"], path: "hook.timeout") {
-            let range = HookSettings.timeoutRange
-            try require(range.contains(timeout), keys["timeout"], "hook.timeout", String(timeout),
-                        "the timeout is between \(range.lowerBound) and \(range.upperBound) seconds")
+        if let timeout = try int(keys["timeout"], path: "hook.timeout", in: HookSettings.timeoutRange, {
+            "the timeout is between \($0.lowerBound) and \($0.upperBound) seconds"
+        }) {
             hook.timeout = timeout
         }
         return hook
@@ -314,10 +313,9 @@ struct ConfigReader {
         guard let node, !node.isNull else { return nil }
         let keys = try entries(node, path: path, known: Self.pruneKeys)
         var prune = PruneSettings()
-        if let keep = try int(keys["keep"], path: "\(path).keep") {
-            let range = PruneSettings.keepRange
-            try require(range.contains(keep), keys["keep"], "\(path).keep", String(keep),
-                        "keep between \(range.lowerBound) and \(range.upperBound) versions (the newest are never deleted)")
+        if let keep = try int(keys["keep"], path: "\(path).keep", in: PruneSettings.keepRange, {
+            "keep between \($0.lowerBound) and \($0.upperBound) versions (the newest are never deleted)"
+        }) {
             prune.keep = keep
         }
         return prune
@@ -361,10 +359,9 @@ struct ConfigReader {
                         "between \(range.lowerBound) and \(range.upperBound) requests per second")
             rate.requestsPerSecond = perSecond
         }
-        if let burst = try int(keys["burst"], path: "\(path).burst") {
-            let range = RateLimit.burstRange
-            try require(range.contains(burst), keys["burst"], "\(path).burst", String(burst),
-                        "a burst of \(range.lowerBound) to \(range.upperBound) requests")
+        if let burst = try int(keys["burst"], path: "\(path).burst", in: RateLimit.burstRange, {
+            "a burst of \($0.lowerBound) to \($0.upperBound) requests"
+        }) {
             rate.burst = burst
         }
         return rate
@@ -635,6 +632,15 @@ struct ConfigReader {
             try validate(node?.sequence?[index] ?? node, path, value, rule)
         }
         return list
+    }
+
+    /// An integer within `range` (nil when absent); `reason` says the range in the error.
+    private func int(
+        _ node: Node?, path: String, in range: ClosedRange<Int>, _ reason: (ClosedRange<Int>) -> String
+    ) throws(PolicyError) -> Int? {
+        guard let value = try int(node, path: path) else { return nil }
+        try require(range.contains(value), node, path, String(value), reason(range))
+        return value
     }
 
     private func require(_ condition: Bool, _ node: Node?, _ path: String, _ value: String, _ reason: String) throws(PolicyError) {

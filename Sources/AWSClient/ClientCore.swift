@@ -311,6 +311,22 @@ struct ClientCore: Sendable {
         return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 
+    /// Follows a paged listing to its last page. `page` reads the page at a token (nil: the first)
+    /// and returns its items and the next token; no token, or an empty one, ends the listing, and
+    /// so does a token seen before (a server repeating one must not loop us forever).
+    static func allPages<Item>(_ page: (String?) async throws -> ([Item], String?)) async throws -> [Item] {
+        var all: [Item] = []
+        var token: String?
+        var seen: Set<String> = []
+        repeat {
+            let (items, next) = try await page(token)
+            all += items
+            token = next.flatMap { $0.isEmpty ? nil : $0 }
+            if let current = token, !seen.insert(current).inserted { break }
+        } while token != nil
+        return all
+    }
+
     /// Form encoding for the Query protocol (STS, IAM).
     static func form(_ pairs: [(String, String)]) -> Data {
         Data(pairs.map { "\(SigV4.uriEncode($0.0))=\(SigV4.uriEncode($0.1))" }.joined(separator: "&").utf8)

@@ -153,8 +153,7 @@ struct ConfigReader {
     // MARK: Sections
 
     private func s3(_ node: Node?, path: String) throws(PolicyError) -> S3Location? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.s3Keys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.s3Keys) else { return nil }
         guard let bucket = try string(keys["bucket"], path: "\(path).bucket"), !bucket.isEmpty else {
             throw .invalidValue(
                 file: file, line: line(node), keyPath: "\(path).bucket", value: "",
@@ -238,8 +237,7 @@ struct ConfigReader {
     }
 
     private func build(_ node: Node?, path: String) throws(PolicyError) -> BuildStep? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.buildKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.buildKeys) else { return nil }
         guard let command = try string(keys["command"], path: "\(path).command", maxBytes: Self.maxCommandBytes, multiline: true),
               !command.trimmingWhitespace().isEmpty
         else {
@@ -266,8 +264,7 @@ struct ConfigReader {
     }
 
     private func check(_ node: Node?, path: String) throws(PolicyError) -> InvokeCheck? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.checkKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.checkKeys) else { return nil }
         let inline = keys["event"].flatMap { $0.isNull ? nil : $0 }
         let fileNode = keys["eventFile"].flatMap { $0.isNull ? nil : $0 }
         let event: InvokeCheck.Event
@@ -310,8 +307,7 @@ struct ConfigReader {
     }
 
     private func prune(_ node: Node?, path: String) throws(PolicyError) -> PruneSettings? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.pruneKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.pruneKeys) else { return nil }
         var prune = PruneSettings()
         if let keep = try int(keys["keep"], path: "\(path).keep", in: PruneSettings.keepRange, {
             "keep between \($0.lowerBound) and \($0.upperBound) versions (the newest are never deleted)"
@@ -322,8 +318,7 @@ struct ConfigReader {
     }
 
     private func lint(_ node: Node?, path: String) throws(PolicyError) -> LintSettings? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.lintKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.lintKeys) else { return nil }
         var lint = LintSettings()
         if let allow = try stringList(keys["allow"], path: "\(path).allow") {
             for (index, pattern) in allow.enumerated() {
@@ -480,6 +475,12 @@ struct ConfigReader {
     }
 
     // MARK: Typed values
+
+    /// The keys of a section that may be left out: nil when it is absent or null.
+    func optionalEntries(_ node: Node?, path: String, known: [String]) throws(PolicyError) -> [String: Node]? {
+        guard let node, !node.isNull else { return nil }
+        return try entries(node, path: path, known: known)
+    }
 
     /// The keys of a mapping, refusing unknown and duplicate keys.
     func entries(_ node: Node, path: String, known: [String]) throws(PolicyError) -> [String: Node] {

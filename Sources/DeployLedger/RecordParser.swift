@@ -171,32 +171,24 @@ struct RecordParser {
         case 0x66: try literal("false")
         case 0x6E: try literal("null")
         case 0x2D, 0x30...0x39: _ = try number()
-        case 0x5B:  // [
+        case 0x5B, 0x7B:  // [ or {: elements up to the closing bracket; an object's are "key": value
+            let isObject = bytes[index] == 0x7B
+            let close: UInt8 = isObject ? 0x7D : 0x5D
             index += 1
             skipWhitespace()
-            if take(0x5D) { return }
+            if take(close) { return }
             while true {
                 skipWhitespace()
+                if isObject {
+                    _ = try string()
+                    skipWhitespace()
+                    try expect(0x3A)
+                    skipWhitespace()
+                }
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
                 if take(0x2C) { continue }
-                try expect(0x5D)
-                return
-            }
-        case 0x7B:  // {
-            index += 1
-            skipWhitespace()
-            if take(0x7D) { return }
-            while true {
-                skipWhitespace()
-                _ = try string()
-                skipWhitespace()
-                try expect(0x3A)
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if take(0x2C) { continue }
-                try expect(0x7D)
+                try expect(close)
                 return
             }
         default:

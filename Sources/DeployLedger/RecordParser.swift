@@ -299,20 +299,7 @@ struct RecordParser {
     }
 
     private mutating func hex4() throws -> UInt32 {
-        guard index + 4 <= bytes.count else { throw NotJSON() }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[index]
-            let digit: UInt32
-            switch c {
-            case 0x30...0x39: digit = UInt32(c - 0x30)
-            case 0x61...0x66: digit = UInt32(c - 0x61 + 10)
-            case 0x41...0x46: digit = UInt32(c - 0x41 + 10)
-            default: throw NotJSON()
-            }
-            value = value << 4 | digit
-            index += 1
-        }
+        guard let value = JSONText.hex4(bytes, at: &index) else { throw NotJSON() }
         return value
     }
 

@@ -286,19 +286,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
         mutating func hex4() throws(Failure) -> UInt32 {
             guard index + 4 <= bytes.count else { throw fail("a short \\u escape") }
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = bytes[index]
-                let digit: UInt32
-                switch byte {
-                case 0x30...0x39: digit = UInt32(byte - 0x30)
-                case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-                case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-                default: throw fail("a \\u escape needs four hex digits")
-                }
-                value = value << 4 | digit
-                index += 1
-            }
+            guard let value = JSONText.hex4(bytes, at: &index) else { throw fail("a \\u escape needs four hex digits") }
             return value
         }
     }

@@ -31,4 +31,27 @@ public enum JSONText {
         }
         out += "\""
     }
+
+    /// The value of the four hex digits of a `\u` escape starting at `index`, which moves past each
+    /// digit read: nil when fewer than four bytes remain (`index` unmoved) or at the first byte
+    /// that is not a hex digit (`index` left on it, for the caller's error position).
+    @inlinable
+    public static func hex4<Bytes: RandomAccessCollection>(_ bytes: Bytes, at index: inout Int) -> UInt32?
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        guard index + 4 <= bytes.endIndex else { return nil }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+            default: return nil
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
 }

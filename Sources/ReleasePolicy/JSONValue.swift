@@ -145,16 +145,36 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             index += expected.count
         }
 
-        mutating func object(depth: Int) throws(Failure) -> JSONValue {
+        /// Enters a container at its opening bracket; true when it closes right away (empty).
+        mutating func open(closedBy close: Unicode.Scalar, depth: Int) throws(Failure) -> Bool {
             guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
             index += 1
-            var members: [Member] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: close) else { return false }
+            index += 1
+            return true
+        }
+
+        /// After an element of a container: true past its closing bracket, false past a comma.
+        mutating func closes(_ container: String, closedBy close: Unicode.Scalar) throws(Failure) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("the \(container) is not closed") }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
                 index += 1
-                return .object(members)
+                return false
+            case UInt8(ascii: close):
+                index += 1
+                return true
+            default:
+                throw fail("expected ',' or '\(close)'")
             }
-            while true {
+        }
+
+        mutating func object(depth: Int) throws(Failure) -> JSONValue {
+            var members: [Member] = []
+            if try open(closedBy: "}", depth: depth) { return .object(members) }
+            repeat {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
                 let key = try string()
@@ -163,42 +183,18 @@ public enum JSONValue: Sendable, Equatable, Hashable {
                 index += 1
                 skipWhitespace()
                 members.append(Member(key: key, value: try value(depth: depth + 1)))
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("the object is not closed") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(members)
-                } else {
-                    throw fail("expected ',' or '}'")
-                }
-            }
+            } while try !closes("object", closedBy: "}")
+            return .object(members)
         }
 
         mutating func array(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-            index += 1
             var items: [JSONValue] = []
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            while true {
+            if try open(closedBy: "]", depth: depth) { return .array(items) }
+            repeat {
                 skipWhitespace()
                 items.append(try value(depth: depth + 1))
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("the array is not closed") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(items)
-                } else {
-                    throw fail("expected ',' or ']'")
-                }
-            }
+            } while try !closes("array", closedBy: "]")
+            return .array(items)
         }
 
         mutating func number() throws(Failure) -> String {

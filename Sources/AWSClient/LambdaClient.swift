@@ -125,9 +125,9 @@ public final class LambdaClient: Sendable {
     /// writers waits for the update to end and decides again, rather than upload into it.
     public func updateFunctionCode(
         _ function: String, zipFile: Data, revisionId: String? = nil, codeSha256: String? = nil, progress: UploadProgress? = nil,
-        retryConflicts: Bool = true, publish: Bool = false
+        retryConflicts: Bool = true
     ) async throws -> FunctionConfiguration {
-        let (body, sha256Hex) = Self.directUploadBody(zipFile, revisionId: revisionId, publish: publish)
+        let (body, sha256Hex) = Self.directUploadBody(zipFile, revisionId: revisionId)
         var operation = operation(
             "UpdateFunctionCode", "PUT", path(function, "/code"), resource: "function '\(function)'", body: body, retryConflicts: retryConflicts)
         operation.payloadHash = sha256Hex
@@ -142,9 +142,9 @@ public final class LambdaClient: Sendable {
     /// The UpdateFunctionCode body `{"ZipFile":"<base64>"[,"RevisionId":...]}` and its SHA-256
     /// (hex, for the signature), made in one pass: built by hand in one allocation (JSONEncoder
     /// would copy a 70 MB string several times), each piece hashed while it is still in cache.
-    static func directUploadBody(_ zip: Data, revisionId: String?, publish: Bool = false) -> (body: Data, sha256Hex: String) {
+    static func directUploadBody(_ zip: Data, revisionId: String?) -> (body: Data, sha256Hex: String) {
         let head = Data(#"{"ZipFile":""#.utf8)
-        let tail = Data(("\"" + (publish ? ",\"Publish\":true" : "") + (revisionId.map { ",\"RevisionId\":\(JSONText.quoted($0))" } ?? "") + "}").utf8)
+        let tail = Data(("\"" + (revisionId.map { ",\"RevisionId\":\(JSONText.quoted($0))" } ?? "") + "}").utf8)
         var body = Data(capacity: head.count + (zip.count + 2) / 3 * 4 + tail.count)
         let hasher = SHA256Hasher()
         body.append(head)

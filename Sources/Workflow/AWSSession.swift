@@ -101,15 +101,6 @@ struct LambdaAdapter: LambdaOperations {
         FunctionState(try await client.updateFunctionCode(function, s3Bucket: bucket, s3Key: key, revisionId: nil))
     }
 
-    func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
-        let zip = try Data(contentsOf: URL(fileURLWithPath: zipPath), options: .alwaysMapped)
-        return try await translatingUpdate {
-            FunctionState(
-                try await client.updateFunctionCode(
-                    function, zipFile: zip, revisionId: revisionId, codeSha256: codeSha256, progress: nil, retryConflicts: false, publish: true))
-        }
-    }
-
     func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
         try await translatingUpdate {
             FunctionState(

@@ -94,8 +94,6 @@ public protocol LambdaOperations: Sendable {
     /// Points `$LATEST` at an S3 object holding the code `codeSha256`, with the same precondition
     /// and conflicts as `uploadZip(_:zipPath:codeSha256:revisionId:progress:)`.
     func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState
-    /// EXPERIMENT: UpdateFunctionCode with Publish: true.
-    func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState
     /// Polls until `$LATEST`'s last update is no longer in progress; throws with Lambda's reason on Failed.
     func waitUntilUpdated(_ function: String) async throws -> FunctionState
     /// PublishVersion with the CodeSha256 precondition; throws `LambdaConflict.preconditionFailed`
@@ -144,10 +142,6 @@ extension LambdaOperations {
 
     public func uploadFromS3(_ function: String, bucket: String, key: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
         try await uploadFromS3(function, bucket: bucket, key: key)
-    }
-
-    public func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
-        throw LambdaConflict.preconditionFailed
     }
 }
 

@@ -96,11 +96,6 @@ public struct PacedLambda: LambdaOperations {
         return try await inner.uploadFromS3(function, bucket: bucket, key: key, codeSha256: codeSha256, revisionId: revisionId)
     }
 
-    public func uploadAndPublish(_ function: String, zipPath: String, codeSha256: String, revisionId: String?) async throws -> FunctionState {
-        try await budget.control.acquire()
-        return try await inner.uploadAndPublish(function, zipPath: zipPath, codeSha256: codeSha256, revisionId: revisionId)
-    }
-
     public func waitUntilUpdated(_ function: String) async throws -> FunctionState {
         try await budget.reads.acquire()
         return try await inner.waitUntilUpdated(function)

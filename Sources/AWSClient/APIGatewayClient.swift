@@ -109,18 +109,12 @@ public final class APIGatewayClient: Sendable {
     private static func e(_ part: String) -> String { SigV4.uriEncode(part) }
 
     private func allPages<Item: Decodable>(_ name: String, _ path: String, resource: String) async throws -> [Item] {
-        var all: [Item] = []
-        var position: String?
-        var seen: Set<String> = []
-        repeat {
+        try await ClientCore.allPages { position in
             var query = [("limit", "500")]
             if let position { query.append(("position", position)) }
             let page = try await send(name, "GET", path, resource: resource, query: query, as: ItemsPage<Item>.self)
-            all += page.item ?? []
-            position = page.position.flatMap { $0.isEmpty ? nil : $0 }
-            if let current = position, !seen.insert(current).inserted { break }
-        } while position != nil
-        return all
+            return (page.item ?? [], page.position)
+        }
     }
 
     /// Every REST API of the account in this region (all pages).

@@ -311,26 +311,20 @@ struct ClientCore: Sendable {
         return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 
-    /// A JSON string literal (quotes included).
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+    /// Follows a paged listing to its last page. `page` reads the page at a token (nil: the first)
+    /// and returns its items and the next token; no token, or an empty one, ends the listing, and
+    /// so does a token seen before (a server repeating one must not loop us forever).
+    static func allPages<Item>(_ page: (String?) async throws -> ([Item], String?)) async throws -> [Item] {
+        var all: [Item] = []
+        var token: String?
+        var seen: Set<String> = []
+        repeat {
+            let (items, next) = try await page(token)
+            all += items
+            token = next.flatMap { $0.isEmpty ? nil : $0 }
+            if let current = token, !seen.insert(current).inserted { break }
+        } while token != nil
+        return all
     }
 
     /// Form encoding for the Query protocol (STS, IAM).

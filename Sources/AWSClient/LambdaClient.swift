@@ -1,5 +1,6 @@
 public import Foundation
 internal import Digest
+internal import Safety
 
 /// AWS Lambda's REST-JSON API, version 2015-03-31.
 ///
@@ -87,19 +88,12 @@ public final class LambdaClient: Sendable {
     private func allPages<Page: Decodable, Item>(
         _ name: String, function: String, suffix: String, as page: Page.Type, items: (Page) -> ([Item], String?)
     ) async throws -> [Item] {
-        var all: [Item] = []
-        var marker: String?
-        var seen: Set<String> = []
-        repeat {
+        try await ClientCore.allPages { marker in
             var query = [("MaxItems", "50")]
             if let marker { query.append(("Marker", marker)) }
-            let (pageItems, next) = items(
+            return items(
                 try await call(operation(name, "GET", path(function, suffix), resource: "function '\(function)'", query: query), as: Page.self))
-            all += pageItems
-            marker = next.flatMap { $0.isEmpty ? nil : $0 }
-            if let current = marker, !seen.insert(current).inserted { break }  // a server repeating a marker must not loop us forever
-        } while marker != nil
-        return all
+        }
     }
 
     /// The resource policy JSON of the function or qualifier, or nil when it has none.
@@ -150,7 +144,7 @@ public final class LambdaClient: Sendable {
     /// would copy a 70 MB string several times), each piece hashed while it is still in cache.
     static func directUploadBody(_ zip: Data, revisionId: String?) -> (body: Data, sha256Hex: String) {
         let head = Data(#"{"ZipFile":""#.utf8)
-        let tail = Data(("\"" + (revisionId.map { ",\"RevisionId\":\(ClientCore.jsonString($0))" } ?? "") + "}").utf8)
+        let tail = Data(("\"" + (revisionId.map { ",\"RevisionId\":\(JSONText.quoted($0))" } ?? "") + "}").utf8)
         var body = Data(capacity: head.count + (zip.count + 2) / 3 * 4 + tail.count)
         let hasher = SHA256Hasher()
         body.append(head)

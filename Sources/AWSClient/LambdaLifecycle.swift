@@ -77,10 +77,7 @@ extension LambdaClient {
 
     /// The qualifiers (versions or aliases) with provisioned concurrency, all pages.
     public func provisionedConcurrencyQualifiers(_ function: String) async throws -> Set<String> {
-        var qualifiers: Set<String> = []
-        var marker: String?
-        var seen: Set<String> = []
-        repeat {
+        let qualifiers: [String] = try await ClientCore.allPages { marker in
             var query = [("List", "ALL"), ("MaxItems", "50")]
             if let marker { query.append(("Marker", marker)) }
             let page = try await call(
@@ -88,16 +85,13 @@ extension LambdaClient {
                     "ListProvisionedConcurrencyConfigs", "GET", "/2019-09-30/functions/\(SigV4.uriEncode(function))/provisioned-concurrency",
                     resource: "function '\(function)'", query: query),
                 as: ProvisionedConcurrencyPage.self)
-            for config in page.configs ?? [] {
-                // arn:aws:lambda:REGION:ACCOUNT:function:NAME:QUALIFIER
-                if let qualifier = config.functionArn?.split(separator: ":", omittingEmptySubsequences: false).dropFirst(7).first {
-                    qualifiers.insert(String(qualifier))
-                }
+            // arn:aws:lambda:REGION:ACCOUNT:function:NAME:QUALIFIER
+            let qualifiers = (page.configs ?? []).compactMap {
+                $0.functionArn?.split(separator: ":", omittingEmptySubsequences: false).dropFirst(7).first.map(String.init)
             }
-            marker = page.nextMarker.flatMap { $0.isEmpty ? nil : $0 }
-            if let current = marker, !seen.insert(current).inserted { break }
-        } while marker != nil
-        return qualifiers
+            return (qualifiers, page.nextMarker)
+        }
+        return Set(qualifiers)
     }
 
     /// Invokes a version (never `$LATEST` implicitly) synchronously with `payload`.

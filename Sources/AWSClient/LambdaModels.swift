@@ -25,24 +25,6 @@ public struct FunctionConfiguration: Codable, Sendable, Equatable {
     public var stateReasonCode: String?
     public var revisionId: String?
 
-    public init(
-        functionName: String, functionArn: String? = nil, version: String, codeSha256: String, codeSize: Int64? = nil,
-        description: String? = nil, lastUpdateStatus: String? = nil, lastUpdateStatusReason: String? = nil, state: String? = nil,
-        stateReason: String? = nil, revisionId: String? = nil
-    ) {
-        self.functionName = functionName
-        self.functionArn = functionArn
-        self.version = version
-        self.codeSha256 = codeSha256
-        self.codeSize = codeSize
-        self.description = description
-        self.lastUpdateStatus = lastUpdateStatus
-        self.lastUpdateStatusReason = lastUpdateStatusReason
-        self.state = state
-        self.stateReason = stateReason
-        self.revisionId = revisionId
-    }
-
     enum CodingKeys: String, CodingKey {
         case functionName = "FunctionName", functionArn = "FunctionArn", version = "Version", codeSha256 = "CodeSha256"
         case codeSize = "CodeSize", description = "Description", runtime = "Runtime", handler = "Handler"
@@ -63,18 +45,6 @@ public struct AliasConfiguration: Codable, Sendable, Equatable {
 
     /// Extra versions and the share of traffic (0...1) each receives.
     public var additionalVersionWeights: [String: Double] { routingConfig?.additionalVersionWeights ?? [:] }
-
-    public init(
-        aliasArn: String? = nil, name: String, functionVersion: String, description: String? = nil, revisionId: String? = nil,
-        routingConfig: RoutingConfig? = nil
-    ) {
-        self.aliasArn = aliasArn
-        self.name = name
-        self.functionVersion = functionVersion
-        self.description = description
-        self.revisionId = revisionId
-        self.routingConfig = routingConfig
-    }
 
     enum CodingKeys: String, CodingKey {
         case aliasArn = "AliasArn", name = "Name", functionVersion = "FunctionVersion", description = "Description"

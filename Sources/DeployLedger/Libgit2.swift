@@ -1,8 +1,8 @@
 internal import CLibgit2
 import Foundation
 
-// One-owner wrappers around libgit2 handles (see STYLE.md: a final class per handle frees it in
-// deinit; children hold their repository so it outlives them; nothing here is Sendable).
+// One-owner wrappers around libgit2 handles: one final class, `Libgit2Handle`, frees
+// each handle in deinit; children hold their repository so it outlives them; nothing here is Sendable.
 
 /// Initialises libgit2 exactly once per process; a global `let` is lazily and atomically set up.
 ///
@@ -92,8 +92,14 @@ func isHexDigit(_ c: UInt8) -> Bool {
 
 // MARK: Handles
 
-/// Owns a `git_object` (commits, trees, tags) and keeps its repository alive.
-final class GitObject {
+/// A kind of libgit2 handle: what frees it.
+protocol Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer)
+}
+
+/// Owns one libgit2 handle of `Kind`, frees it in deinit, and keeps its repository alive (so the
+/// repository outlives every handle read from it).
+final class Libgit2Handle<Kind: Libgit2HandleKind> {
     let pointer: OpaquePointer
     let repository: GitRepository
 
@@ -102,36 +108,32 @@ final class GitObject {
         self.repository = repository
     }
 
-    deinit { git_object_free(pointer) }
+    deinit { Kind.free(pointer) }
+}
 
+/// Owns a `git_object` (commits, trees, tags).
+typealias GitObject = Libgit2Handle<GitObjectKind>
+enum GitObjectKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_object_free(pointer) }
+}
+
+extension GitObject {
     var id: ObjectID { ObjectID(git_object_id(pointer).pointee) }
 }
 
 /// Owns a `git_reference`.
-final class GitReference {
-    let pointer: OpaquePointer
-    let repository: GitRepository
-
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_reference_free(pointer) }
+typealias GitReference = Libgit2Handle<GitReferenceKind>
+enum GitReferenceKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_reference_free(pointer) }
 }
 
 /// Owns a `git_note`.
-final class GitNote {
-    let pointer: OpaquePointer
-    let repository: GitRepository
+typealias GitNote = Libgit2Handle<GitNoteKind>
+enum GitNoteKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_note_free(pointer) }
+}
 
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_note_free(pointer) }
-
+extension GitNote {
     /// The note's text (libgit2 keeps it NUL-terminated; a NUL inside a note ends it, as in git).
     var message: String {
         guard let text = git_note_message(pointer) else { return "" }
@@ -140,16 +142,25 @@ final class GitNote {
 }
 
 /// Owns a `git_treebuilder`.
-final class GitTreeBuilder {
-    let pointer: OpaquePointer
-    let repository: GitRepository
+typealias GitTreeBuilder = Libgit2Handle<GitTreeBuilderKind>
+enum GitTreeBuilderKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_treebuilder_free(pointer) }
+}
 
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
+/// Owns a `git_status_list`.
+typealias GitStatusList = Libgit2Handle<GitStatusListKind>
+enum GitStatusListKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_status_list_free(pointer) }
+}
 
-    deinit { git_treebuilder_free(pointer) }
+extension GitStatusList {
+    var count: Int { git_status_list_entrycount(pointer) }
+}
+
+/// Owns a `git_config` (a snapshot, so string values stay valid while it lives).
+typealias GitConfig = Libgit2Handle<GitConfigKind>
+enum GitConfigKind: Libgit2HandleKind {
+    static func free(_ pointer: OpaquePointer) { git_config_free(pointer) }
 }
 
 /// Owns a `git_signature` built from an explicit identity (never from user.name), always
@@ -174,34 +185,6 @@ final class GitSignature {
     }
 
     deinit { git_signature_free(pointer) }
-}
-
-/// Owns a `git_status_list`.
-final class GitStatusList {
-    let pointer: OpaquePointer
-    let repository: GitRepository
-
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_status_list_free(pointer) }
-
-    var count: Int { git_status_list_entrycount(pointer) }
-}
-
-/// Owns a `git_config` (a snapshot, so string values stay valid while it lives).
-final class GitConfig {
-    let pointer: OpaquePointer
-    let repository: GitRepository
-
-    init(_ pointer: OpaquePointer, repository: GitRepository) {
-        self.pointer = pointer
-        self.repository = repository
-    }
-
-    deinit { git_config_free(pointer) }
 }
 
 /// libgit2's one-time set-up, run on a background thread so it overlaps the executable's own start.

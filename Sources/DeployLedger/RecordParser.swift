@@ -171,32 +171,24 @@ struct RecordParser {
         case 0x66: try literal("false")
         case 0x6E: try literal("null")
         case 0x2D, 0x30...0x39: _ = try number()
-        case 0x5B:  // [
+        case 0x5B, 0x7B:  // [ or {: elements up to the closing bracket; an object's are "key": value
+            let isObject = bytes[index] == 0x7B
+            let close: UInt8 = isObject ? 0x7D : 0x5D
             index += 1
             skipWhitespace()
-            if take(0x5D) { return }
+            if take(close) { return }
             while true {
                 skipWhitespace()
+                if isObject {
+                    _ = try string()
+                    skipWhitespace()
+                    try expect(0x3A)
+                    skipWhitespace()
+                }
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
                 if take(0x2C) { continue }
-                try expect(0x5D)
-                return
-            }
-        case 0x7B:  // {
-            index += 1
-            skipWhitespace()
-            if take(0x7D) { return }
-            while true {
-                skipWhitespace()
-                _ = try string()
-                skipWhitespace()
-                try expect(0x3A)
-                skipWhitespace()
-                try skipValue(depth: depth + 1)
-                skipWhitespace()
-                if take(0x2C) { continue }
-                try expect(0x7D)
+                try expect(close)
                 return
             }
         default:
@@ -307,20 +299,7 @@ struct RecordParser {
     }
 
     private mutating func hex4() throws -> UInt32 {
-        guard index + 4 <= bytes.count else { throw NotJSON() }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[index]
-            let digit: UInt32
-            switch c {
-            case 0x30...0x39: digit = UInt32(c - 0x30)
-            case 0x61...0x66: digit = UInt32(c - 0x61 + 10)
-            case 0x41...0x46: digit = UInt32(c - 0x41 + 10)
-            default: throw NotJSON()
-            }
-            value = value << 4 | digit
-            index += 1
-        }
+        guard let value = JSONText.hex4(bytes, at: &index) else { throw NotJSON() }
         return value
     }
 

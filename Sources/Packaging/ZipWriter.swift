@@ -92,32 +92,30 @@ struct ZipWriter: ~Copyable {
         // Bit 11: the name is UTF-8 (APPNOTE 4.4.4, appendix D); set only when it matters so
         // ASCII-only archives look like Info-ZIP's.
         let flags: UInt16 = name.contains(where: { $0 >= 0x80 }) ? 1 << 11 : 0
+        // The fields the local header and the central directory entry share, in the same order
+        // (APPNOTE 4.3.7 and 4.3.12): version needed to extract through the name length.
+        func sharedFields(_ record: inout [UInt8]) {
+            record.le16(Self.versionNeeded)
+            record.le16(flags)
+            record.le16(entry.method)
+            record.le16(Self.dosTime)
+            record.le16(Self.dosDate)
+            record.le32(entry.crc32)
+            record.le32(UInt32(compressedSize))
+            record.le32(UInt32(entry.uncompressedSize))
+            record.le16(nameLength)
+        }
+
         var header: [UInt8] = []
         header.reserveCapacity(30 + name.count)
         header.le32(0x0403_4b50)
-        header.le16(Self.versionNeeded)
-        header.le16(flags)
-        header.le16(entry.method)
-        header.le16(Self.dosTime)
-        header.le16(Self.dosDate)
-        header.le32(entry.crc32)
-        header.le32(UInt32(compressedSize))
-        header.le32(UInt32(entry.uncompressedSize))
-        header.le16(nameLength)
+        sharedFields(&header)
         header.le16(0)
         header += name
 
         central.le32(0x0201_4b50)
         central.le16(Self.versionMadeBy)
-        central.le16(Self.versionNeeded)
-        central.le16(flags)
-        central.le16(entry.method)
-        central.le16(Self.dosTime)
-        central.le16(Self.dosDate)
-        central.le32(entry.crc32)
-        central.le32(UInt32(compressedSize))
-        central.le32(UInt32(entry.uncompressedSize))
-        central.le16(nameLength)
+        sharedFields(&central)
         central.le16(0)  // extra field length
         central.le16(0)  // comment length
         central.le16(0)  // disk number start

@@ -133,9 +133,9 @@ struct ConfigReader {
         config.check = try check(keys["check"], path: "check")
         config.prune = try prune(keys["prune"], path: "prune")
         config.lint = try lint(keys["lint"], path: "lint") ?? LintSettings()
-        if let parallel = try int(keys["parallel"], path: "parallel") {
-            try require(Self.parallelRange.contains(parallel), keys["parallel"], "parallel", String(parallel),
-                        "run between \(Self.parallelRange.lowerBound) and \(Self.parallelRange.upperBound) deploys at once")
+        if let parallel = try int(keys["parallel"], path: "parallel", in: Self.parallelRange, {
+            "run between \($0.lowerBound) and \($0.upperBound) deploys at once"
+        }) {
             config.parallel = parallel
         }
         if let node = keys["rateLimit"], !node.isNull { config.rateLimit = try rateLimit(node, path: "rateLimit") }
@@ -153,8 +153,7 @@ struct ConfigReader {
     // MARK: Sections
 
     private func s3(_ node: Node?, path: String) throws(PolicyError) -> S3Location? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.s3Keys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.s3Keys) else { return nil }
         guard let bucket = try string(keys["bucket"], path: "\(path).bucket"), !bucket.isEmpty else {
             throw .invalidValue(
                 file: file, line: line(node), keyPath: "\(path).bucket", value: "",
@@ -174,10 +173,9 @@ struct ConfigReader {
         if let value = try bool(keys["blockPushOnFailure"], path: "hook.blockPushOnFailure") {
             hook.blockPushOnFailure = value
         }
-        if let timeout = try int(keys["timeout"], path: "hook.timeout") {
-            let range = HookSettings.timeoutRange
-            try require(range.contains(timeout), keys["timeout"], "hook.timeout", String(timeout),
-                        "the timeout is between \(range.lowerBound) and \(range.upperBound) seconds")
+        if let timeout = try int(keys["timeout"], path: "hook.timeout", in: HookSettings.timeoutRange, {
+            "the timeout is between \($0.lowerBound) and \($0.upperBound) seconds"
+        }) {
             hook.timeout = timeout
         }
         return hook
@@ -239,8 +237,7 @@ struct ConfigReader {
     }
 
     private func build(_ node: Node?, path: String) throws(PolicyError) -> BuildStep? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.buildKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.buildKeys) else { return nil }
         guard let command = try string(keys["command"], path: "\(path).command", maxBytes: Self.maxCommandBytes, multiline: true),
               !command.trimmingWhitespace().isEmpty
         else {
@@ -267,8 +264,7 @@ struct ConfigReader {
     }
 
     private func check(_ node: Node?, path: String) throws(PolicyError) -> InvokeCheck? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.checkKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.checkKeys) else { return nil }
         let inline = keys["event"].flatMap { $0.isNull ? nil : $0 }
         let fileNode = keys["eventFile"].flatMap { $0.isNull ? nil : $0 }
         let event: InvokeCheck.Event
@@ -311,21 +307,18 @@ struct ConfigReader {
     }
 
     private func prune(_ node: Node?, path: String) throws(PolicyError) -> PruneSettings? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.pruneKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.pruneKeys) else { return nil }
         var prune = PruneSettings()
-        if let keep = try int(keys["keep"], path: "\(path).keep") {
-            let range = PruneSettings.keepRange
-            try require(range.contains(keep), keys["keep"], "\(path).keep", String(keep),
-                        "keep between \(range.lowerBound) and \(range.upperBound) versions (the newest are never deleted)")
+        if let keep = try int(keys["keep"], path: "\(path).keep", in: PruneSettings.keepRange, {
+            "keep between \($0.lowerBound) and \($0.upperBound) versions (the newest are never deleted)"
+        }) {
             prune.keep = keep
         }
         return prune
     }
 
     private func lint(_ node: Node?, path: String) throws(PolicyError) -> LintSettings? {
-        guard let node, !node.isNull else { return nil }
-        let keys = try entries(node, path: path, known: Self.lintKeys)
+        guard let keys = try optionalEntries(node, path: path, known: Self.lintKeys) else { return nil }
         var lint = LintSettings()
         if let allow = try stringList(keys["allow"], path: "\(path).allow") {
             for (index, pattern) in allow.enumerated() {
@@ -361,10 +354,9 @@ struct ConfigReader {
                         "between \(range.lowerBound) and \(range.upperBound) requests per second")
             rate.requestsPerSecond = perSecond
         }
-        if let burst = try int(keys["burst"], path: "\(path).burst") {
-            let range = RateLimit.burstRange
-            try require(range.contains(burst), keys["burst"], "\(path).burst", String(burst),
-                        "a burst of \(range.lowerBound) to \(range.upperBound) requests")
+        if let burst = try int(keys["burst"], path: "\(path).burst", in: RateLimit.burstRange, {
+            "a burst of \($0.lowerBound) to \($0.upperBound) requests"
+        }) {
             rate.burst = burst
         }
         return rate
@@ -413,36 +405,24 @@ struct ConfigReader {
     // MARK: Values checked for what they are
 
     private func functionName(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let name = try string(node, path: path) else { return nil }
-        try validate(node, path, name, LambdaNames.functionProblem)
-        return name
+        try string(node, path: path, checkedBy: LambdaNames.functionProblem)
     }
 
     private func directory(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let directory = try string(node, path: path) else { return nil }
-        try require(!directory.isEmpty, node, path, directory, "name the directory that holds the function's code")
-        return directory
+        try string(node, path: path) { $0.isEmpty ? "name the directory that holds the function's code" : nil }
     }
 
     private func region(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let region = try string(node, path: path) else { return nil }
-        try validate(node, path, region, Self.regionProblem)
-        return region
+        try string(node, path: path, checkedBy: Self.regionProblem)
     }
 
     private func remote(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let remote = try string(node, path: path) else { return nil }
-        try validate(node, path, remote, GitNames.remoteProblem)
-        return remote
+        try string(node, path: path, checkedBy: GitNames.remoteProblem)
     }
 
     /// A list of branch globs (`hook.branches`).
     private func branchPatterns(_ node: Node?, path: String) throws(PolicyError) -> [String]? {
-        guard let list = try stringList(node, path: path) else { return nil }
-        for (index, pattern) in list.enumerated() {
-            try validate(node?.sequence?[index] ?? node, path, pattern) { Self.patternProblem($0, kind: .branch) }
-        }
-        return list
+        try stringList(node, path: path) { Self.patternProblem($0, kind: .branch) }
     }
 
     /// Ignore patterns (`exclude`): any text on one line.
@@ -495,6 +475,12 @@ struct ConfigReader {
     }
 
     // MARK: Typed values
+
+    /// The keys of a section that may be left out: nil when it is absent or null.
+    func optionalEntries(_ node: Node?, path: String, known: [String]) throws(PolicyError) -> [String: Node]? {
+        guard let node, !node.isNull else { return nil }
+        return try entries(node, path: path, known: known)
+    }
 
     /// The keys of a mapping, refusing unknown and duplicate keys.
     func entries(_ node: Node, path: String, known: [String]) throws(PolicyError) -> [String: Node] {
@@ -592,17 +578,11 @@ struct ConfigReader {
     }
 
     func alias(_ node: Node?, path: String) throws(PolicyError) -> String? {
-        guard let name = try string(node, path: path) else { return nil }
-        try validate(node, path, name, LambdaNames.aliasProblem)
-        return name
+        try string(node, path: path, checkedBy: LambdaNames.aliasProblem)
     }
 
     func aliasList(_ node: Node?, path: String) throws(PolicyError) -> [String]? {
-        guard let list = try stringList(node, path: path) else { return nil }
-        for (index, name) in list.enumerated() {
-            try validate(node?.sequence?[index] ?? node, path, name, LambdaNames.aliasProblem)
-        }
-        return list
+        try stringList(node, path: path, checkedBy: LambdaNames.aliasProblem)
     }
 
     /// A `pattern: alias` mapping, in file order.
@@ -637,6 +617,31 @@ struct ConfigReader {
         if let problem = rule(value) {
             throw .invalidValue(file: file, line: line(node), keyPath: path, value: value, reason: problem)
         }
+    }
+
+    /// A string value `rule` finds no problem with (nil when absent).
+    private func string(_ node: Node?, path: String, checkedBy rule: (String) -> String?) throws(PolicyError) -> String? {
+        guard let value = try string(node, path: path) else { return nil }
+        try validate(node, path, value, rule)
+        return value
+    }
+
+    /// A list of strings `rule` finds no problem with, each reported at its own line (nil when absent).
+    private func stringList(_ node: Node?, path: String, checkedBy rule: (String) -> String?) throws(PolicyError) -> [String]? {
+        guard let list = try stringList(node, path: path) else { return nil }
+        for (index, value) in list.enumerated() {
+            try validate(node?.sequence?[index] ?? node, path, value, rule)
+        }
+        return list
+    }
+
+    /// An integer within `range` (nil when absent); `reason` says the range in the error.
+    private func int(
+        _ node: Node?, path: String, in range: ClosedRange<Int>, _ reason: (ClosedRange<Int>) -> String
+    ) throws(PolicyError) -> Int? {
+        guard let value = try int(node, path: path) else { return nil }
+        try require(range.contains(value), node, path, String(value), reason(range))
+        return value
     }
 
     private func require(_ condition: Bool, _ node: Node?, _ path: String, _ value: String, _ reason: String) throws(PolicyError) {

@@ -1,3 +1,5 @@
+import Safety
+
 /// A JSON value as the check before traffic needs it: an event to invoke a new version with, the
 /// subset its answer must contain, and that answer read back (RFC 8259).
 ///
@@ -44,7 +46,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .number(let text): out += text
-        case .string(let text): Self.writeString(text, to: &out)
+        case .string(let text): JSONText.appendQuoted(text, to: &out)
         case .array(let items):
             out += "["
             for (index, item) in items.enumerated() {
@@ -56,33 +58,12 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             out += "{"
             for (index, member) in members.enumerated() {
                 if index > 0 { out += "," }
-                Self.writeString(member.key, to: &out)
+                JSONText.appendQuoted(member.key, to: &out)
                 out += ":"
                 member.value.write(to: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 
     /// Whether this value contains `expected`: objects have at least its members (each
@@ -164,16 +145,36 @@ public enum JSONValue: Sendable, Equatable, Hashable {
             index += expected.count
         }
 
-        mutating func object(depth: Int) throws(Failure) -> JSONValue {
+        /// Enters a container at its opening bracket; true when it closes right away (empty).
+        mutating func open(closedBy close: Unicode.Scalar, depth: Int) throws(Failure) -> Bool {
             guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
             index += 1
-            var members: [Member] = []
             skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: close) else { return false }
+            index += 1
+            return true
+        }
+
+        /// After an element of a container: true past its closing bracket, false past a comma.
+        mutating func closes(_ container: String, closedBy close: Unicode.Scalar) throws(Failure) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("the \(container) is not closed") }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
                 index += 1
-                return .object(members)
+                return false
+            case UInt8(ascii: close):
+                index += 1
+                return true
+            default:
+                throw fail("expected ',' or '\(close)'")
             }
-            while true {
+        }
+
+        mutating func object(depth: Int) throws(Failure) -> JSONValue {
+            var members: [Member] = []
+            if try open(closedBy: "}", depth: depth) { return .object(members) }
+            repeat {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
                 let key = try string()
@@ -182,42 +183,18 @@ public enum JSONValue: Sendable, Equatable, Hashable {
                 index += 1
                 skipWhitespace()
                 members.append(Member(key: key, value: try value(depth: depth + 1)))
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("the object is not closed") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(members)
-                } else {
-                    throw fail("expected ',' or '}'")
-                }
-            }
+            } while try !closes("object", closedBy: "}")
+            return .object(members)
         }
 
         mutating func array(depth: Int) throws(Failure) -> JSONValue {
-            guard depth <= maxDepth else { throw fail("nested deeper than \(maxDepth) levels") }
-            index += 1
             var items: [JSONValue] = []
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
-            while true {
+            if try open(closedBy: "]", depth: depth) { return .array(items) }
+            repeat {
                 skipWhitespace()
                 items.append(try value(depth: depth + 1))
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("the array is not closed") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(items)
-                } else {
-                    throw fail("expected ',' or ']'")
-                }
-            }
+            } while try !closes("array", closedBy: "]")
+            return .array(items)
         }
 
         mutating func number() throws(Failure) -> String {
@@ -305,19 +282,7 @@ public enum JSONValue: Sendable, Equatable, Hashable {
 
         mutating func hex4() throws(Failure) -> UInt32 {
             guard index + 4 <= bytes.count else { throw fail("a short \\u escape") }
-            var value: UInt32 = 0
-            for _ in 0..<4 {
-                let byte = bytes[index]
-                let digit: UInt32
-                switch byte {
-                case 0x30...0x39: digit = UInt32(byte - 0x30)
-                case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
-                case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
-                default: throw fail("a \\u escape needs four hex digits")
-                }
-                value = value << 4 | digit
-                index += 1
-            }
+            guard let value = JSONText.hex4(bytes, at: &index) else { throw fail("a \\u escape needs four hex digits") }
             return value
         }
     }

@@ -98,18 +98,17 @@ public struct DeployPlan: Sendable {
     var check: VersionCheck?
 }
 
-/// A deploy that passed every check that needs no AWS call, with its package built.
+/// A deploy that passed every check that needs no AWS call, with its package built: the plan's
+/// fields (`prepared.function`, `prepared.commit`, …) are read from the plan it was packaged from.
+@dynamicMemberLookup
 public struct PreparedDeploy: Sendable {
-    public var request: DeployRequest
-    public var function: String
-    public var directory: String
-    public var commit: String?
-    public var dirty: Bool?
-    public var protection: Protection
-    var check: VersionCheck?
-    /// The lint options packaging ran with (the handler lint runs once AWS says the handler).
-    var lint: LintOptions?
+    public var plan: DeployPlan
     public var package: PackageResult
+
+    public subscript<Value>(dynamicMember field: KeyPath<DeployPlan, Value>) -> Value { plan[keyPath: field] }
+
+    /// The lint options packaging ran with (the handler lint runs once AWS says the handler).
+    var lint: LintOptions? { plan.options.lint }
 
     /// Removes the package from the cache directory (the entry cache keeps what redeploys reuse).
     public func discard() {
@@ -215,9 +214,7 @@ public struct DeployPipeline {
         }
         for warning in package.warnings { reporter.warning(warning) }
         reporter.step("packaged \(plan.function): \(package.files) files, \(formatBytes(package.bytes)) zipped, in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
-        return PreparedDeploy(
-            request: plan.request, function: plan.function, directory: plan.directory, commit: plan.commit, dirty: plan.dirty,
-            protection: plan.protection, check: plan.check, lint: plan.options.lint, package: package)
+        return PreparedDeploy(plan: plan, package: package)
     }
 
     /// ``check(_:)`` then ``package(_:reporter:)``.

@@ -19,7 +19,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let report = await Doctor(environment: .current(), configPath: project.config, function: function).run { loaded in
                 try await Services.connect(settings, project: loaded, reporter: .silent)
             }
-            if project.json { Console.json(report) } else { Render.lines(report.lines) }
+            Render.report(report, json: project.json)
             if !report.healthy { throw ExitCode(ExitStatus.failure) }
         }
     }

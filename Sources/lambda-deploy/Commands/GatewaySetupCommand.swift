@@ -16,8 +16,7 @@ struct GatewaySetupCommand: AsyncParsableCommand {
               lambda-deploy gateway setup --api pr-api --aliases dev,prod --method POST --path /
             """)
 
-    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
-    var function: String?
+    @OptionGroup var target: FunctionOption
     @Option(help: ArgumentHelp("REST API name (else gateway.api, else FUNCTION-api).", valueName: "NAME"))
     var api: String?
     @Option(help: ArgumentHelp("Aliases, comma-separated (else gateway.aliases, else dev,prod).", valueName: "LIST"))
@@ -30,10 +29,9 @@ struct GatewaySetupCommand: AsyncParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load(function: .one(function))
+        try await project.reportingErrors(function: target.choice) { loaded in
             var request = GatewayRequest()
-            request.function = function
+            request.function = target.function
             request.api = api
             request.aliases = aliases.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             request.method = method
@@ -41,7 +39,7 @@ struct GatewaySetupCommand: AsyncParsableCommand {
             let setup = GatewaySetup(project: loaded)
             try setup.check(request)
             let report = try await setup.run(request, services: aws.connector(loaded, reporter: project.reporter)())
-            if project.json { Console.json(report) } else { Render.lines(report.lines) }
+            Render.report(report, json: project.json)
         }
     }
 }

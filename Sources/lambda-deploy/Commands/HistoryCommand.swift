@@ -40,8 +40,8 @@ struct HistoryCommand: ParsableCommand {
 
     /// Synchronous, so it runs on the main thread (see `Entrypoint`): no network, only notes.
     func run() throws {
-        try reportingErrors(json: project.json) {
-            let audit = try Audit(project: project.load())
+        try project.reportingErrors { loaded in
+            let audit = try Audit(project: loaded)
             let output = try audit.history(
                 alias: alias, function: function, since: since.flatMap(parseDate), limit: limit, format: project.json ? .json : .text)
             for problem in output.problems { Console.warning(problem) }

@@ -19,9 +19,8 @@ struct HookInstallCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
-        try reportingErrors(json: project.json) {
-            let result = try HookManager(project: project.load()).install(force: force, executable: currentExecutablePath())
-            if project.json { Console.json(result) } else { Render.lines(result.lines) }
+        try project.reportingErrors { loaded in
+            Render.report(try HookManager(project: loaded).install(force: force, executable: currentExecutablePath()), json: project.json)
         }
     }
 }

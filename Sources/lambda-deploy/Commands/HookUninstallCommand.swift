@@ -9,9 +9,8 @@ struct HookUninstallCommand: ParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() throws {
-        try reportingErrors(json: project.json) {
-            let result = try HookManager(project: project.load()).uninstall()
-            if project.json { Console.json(result) } else { Render.lines(result.lines) }
+        try project.reportingErrors { loaded in
+            Render.report(try HookManager(project: loaded).uninstall(), json: project.json)
         }
     }
 }

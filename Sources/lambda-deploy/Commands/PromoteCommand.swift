@@ -24,8 +24,7 @@ struct PromoteCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Alias to move.", valueName: "ALIAS"))
     var to: String
 
-    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
-    var function: String?
+    @OptionGroup var target: FunctionOption
 
     @OptionGroup var weight: WeightOption
 
@@ -52,22 +51,17 @@ struct PromoteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load(function: .one(function))
-            let reporter = project.reporter
+        try await move.run(target, project: project, aws: aws) { moves, connect in
             var request = PromoteRequest(to: to)
             request.from = from
-            request.function = function
+            request.function = target.function
             request.weight = try weight.value
             request.finish = finish
             request.anyCommit = anyCommit
             request.overrideProtection = move.overrideProtection
             request.pushNotes = move.pushNotesRequest
-            let moves = AliasMoves(project: loaded, reporter: reporter)
             try moves.check(request)
-            let report = try await moves.promote(request, services: aws.connector(loaded, reporter: reporter)())
-            if project.json { Console.json(report) } else { Render.lines(report.lines) }
-            if let pending = report.recordProblem { throw pending }
+            return try await moves.promote(request, services: connect())
         }
     }
 }

@@ -21,8 +21,7 @@ struct PruneCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
-    var function: String?
+    @OptionGroup var target: FunctionOption
 
     @Flag(help: "Prune every function of the config's `functions:` list.")
     var all = false
@@ -42,17 +41,17 @@ struct PruneCommand: AsyncParsableCommand {
     func validate() throws {
         if keep < 1 { throw ValidationError("--keep must be at least 1 (the newest version is always kept); got \(keep)") }
         if rollbackTargets < 0 { throw ValidationError("--rollback-targets cannot be negative; got \(rollbackTargets)") }
-        if all, function != nil { throw ValidationError("--all prunes every function: use it without --function") }
+        if all, target.function != nil { throw ValidationError("--all prunes every function: use it without --function") }
     }
 
     func run() async throws {
         try await reportingErrors(json: project.json) {
             let whole = try project.load()
-            let projects = all ? try whole.config.targets.map { try whole.narrowed(to: $0.name) } : [try project.load(function: .one(function))]
+            let projects = all ? try whole.config.targets.map { try whole.narrowed(to: $0.name) } : [try project.load(function: target.choice)]
             let connect = Services.regionalConnector(aws.settings, environment: whole.environment, reporter: project.reporter)
             var reports: [PruneReport] = []
             for loaded in projects {
-                let request = PruneRequest(function: all ? nil : function, keep: keep, rollbackTargets: rollbackTargets, dryRun: dryRun)
+                let request = PruneRequest(function: all ? nil : target.function, keep: keep, rollbackTargets: rollbackTargets, dryRun: dryRun)
                 let report = try await Prune(project: loaded, reporter: project.reporter).run(request, services: connect(loaded.config.region))
                 if !project.json { Render.lines(report.lines) }
                 reports.append(report)

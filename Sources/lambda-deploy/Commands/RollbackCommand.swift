@@ -22,27 +22,21 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Version to go back to (default: the one before the latest move).", valueName: "VERSION"))
     var to: String?
 
-    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
-    var function: String?
+    @OptionGroup var target: FunctionOption
 
     @OptionGroup var move: MoveOptions
     @OptionGroup var aws: AWSOptions
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load(function: .one(function))
-            let reporter = project.reporter
+        try await move.run(target, project: project, aws: aws) { moves, connect in
             var request = RollbackRequest(alias: alias)
             request.toVersion = to
-            request.function = function
+            request.function = target.function
             request.overrideProtection = move.overrideProtection
             request.pushNotes = move.pushNotesRequest
-            let moves = AliasMoves(project: loaded, reporter: reporter)
             try moves.check(request)
-            let report = try await moves.rollback(request, services: aws.connector(loaded, reporter: reporter)())
-            if project.json { Console.json(report) } else { Render.lines(report.lines) }
-            if let pending = report.recordProblem { throw pending }
+            return try await moves.rollback(request, services: connect())
         }
     }
 }

@@ -24,14 +24,13 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load()
+        try await project.reportingErrors { loaded in
             let audit = try Audit(project: loaded)
             var services: Services?
             if live { services = try await aws.connector(loaded, reporter: project.reporter)() }
             let shown = try await audit.show(commit, live: services)
             for problem in shown.problems { Console.warning(problem) }
-            if project.json { Console.json(shown) } else { Render.lines(shown.lines) }
+            Render.report(shown, json: project.json)
         }
     }
 }

@@ -27,12 +27,11 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load()
+        try await project.reportingErrors { loaded in
             let connect = offline ? nil : Services.regionalConnector(aws.settings, environment: loaded.environment, reporter: project.reporter)
             let report = try await Status(project: loaded).run(connect: connect)
             for problem in report.problems { Console.warning(problem) }
-            if project.json { Console.json(report) } else { Render.lines(report.lines) }
+            Render.report(report, json: project.json)
             if report.driftCount > 0 { throw WorkflowError.drift(count: report.driftCount) }
         }
     }

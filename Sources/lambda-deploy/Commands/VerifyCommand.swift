@@ -11,19 +11,17 @@ struct VerifyCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
-    var function: String?
+    @OptionGroup var target: FunctionOption
 
     @OptionGroup var aws: AWSOptions
     @OptionGroup var project: ProjectOptions
 
     func run() async throws {
-        try await reportingErrors(json: project.json) {
-            let loaded = try project.load()
+        try await project.reportingErrors { loaded in
             let audit = try Audit(project: loaded)
-            _ = try audit.verifiedFunction(function)
-            let result = try await audit.verify(function: function, services: aws.connector(loaded, reporter: project.reporter)())
-            if project.json { Console.json(result) } else { Render.lines(result.lines) }
+            _ = try audit.verifiedFunction(target.function)
+            let result = try await audit.verify(function: target.function, services: aws.connector(loaded, reporter: project.reporter)())
+            Render.report(result, json: project.json)
             if result.driftCount > 0 { throw WorkflowError.drift(count: result.driftCount) }
         }
     }

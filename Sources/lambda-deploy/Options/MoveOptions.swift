@@ -12,6 +12,21 @@ struct MoveOptions: ParsableArguments {
 
     /// nil leaves the decision to the config (`notes.push`, default: in CI only).
     var pushNotesRequest: Bool? { pushNotes ? true : nil }
+
+    /// The run of `promote` and `rollback`: loads the project narrowed to the function, lets `move`
+    /// check and make its alias move, prints the report, then fails when its record was not
+    /// written or shared.
+    func run(
+        _ function: FunctionOption, project: ProjectOptions, aws: AWSOptions,
+        _ move: (AliasMoves, ServicesProvider) async throws -> AliasMoveReport
+    ) async throws {
+        try await project.reportingErrors(function: function.choice) { loaded in
+            let reporter = project.reporter
+            let report = try await move(AliasMoves(project: loaded, reporter: reporter), aws.connector(loaded, reporter: reporter))
+            Render.report(report, json: project.json)
+            if let pending = report.recordProblem { throw pending }
+        }
+    }
 }
 
 /// `--weight PERCENT`, taken as text (with `.unconditional` parsing, so `--weight -1` is a value,

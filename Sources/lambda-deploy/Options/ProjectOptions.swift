@@ -20,4 +20,24 @@ struct ProjectOptions: ParsableArguments {
     func load(function: FunctionChoice = .all, environment: RunEnvironment = .current()) throws -> Project {
         try Project(environment: environment, configPath: config, function: function)
     }
+
+    /// A command body run with the project loaded (narrowed to `function`), any error reported as
+    /// one line (and a JSON document with `--json`): see ``reportingErrors(json:_:)``.
+    func reportingErrors(function: FunctionChoice = .all, _ body: (Project) async throws -> Void) async throws {
+        try await lambda_deploy.reportingErrors(json: json) { try await body(try load(function: function)) }
+    }
+
+    /// ``reportingErrors(function:_:)`` for a synchronous command body.
+    func reportingErrors(function: FunctionChoice = .all, _ body: (Project) throws -> Void) throws {
+        try lambda_deploy.reportingErrors(json: json) { try body(try load(function: function)) }
+    }
+}
+
+/// `--function NAME`, for the commands that act on one function of the config.
+struct FunctionOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Function name (else config `function`, or the one entry of `functions:`).", valueName: "NAME"))
+    var function: String?
+
+    /// The project narrowed to that function.
+    var choice: FunctionChoice { .one(function) }
 }

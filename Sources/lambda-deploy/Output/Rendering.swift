@@ -82,4 +82,22 @@ enum Render {
     static func lines(_ lines: [String]) {
         Console.lines(lines)
     }
+
+    /// A report as one JSON document with `--json`, else the lines it composed.
+    static func report(_ report: some LinesReport, json: Bool) {
+        if json { Console.json(report) } else { lines(report.lines) }
+    }
 }
+
+/// A workflow result that composes its own human lines (JSON renders itself through Encodable).
+protocol LinesReport: Encodable {
+    var lines: [String] { get }
+}
+
+extension AliasMoveReport: LinesReport {}
+extension DoctorReport: LinesReport {}
+extension GatewayReport: LinesReport {}
+extension HookInstallResult: LinesReport {}
+extension ShownCommit: LinesReport {}
+extension StatusReport: LinesReport {}
+extension VerifyReport: LinesReport {}

@@ -36,10 +36,7 @@ public enum SigV4 {
     public struct PathRule: Sendable, Equatable {
         public var normalize: Bool
         public var encode: Bool
-        public init(normalize: Bool, encode: Bool) {
-            self.normalize = normalize
-            self.encode = encode
-        }
+        // Built only here (the memberwise initializer): callers pick `standard`, `s3` or `forService`.
         public static let standard = PathRule(normalize: true, encode: true)
         public static let s3 = PathRule(normalize: false, encode: false)
         public static func forService(_ service: String) -> PathRule { service == "s3" ? .s3 : .standard }

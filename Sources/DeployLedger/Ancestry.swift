@@ -6,11 +6,7 @@ public struct CommitDistance: Sendable, Equatable {
     public var ahead: Int
     /// Commits reachable from the second and not from the first.
     public var behind: Int
-
-    public init(ahead: Int, behind: Int) {
-        self.ahead = ahead
-        self.behind = behind
-    }
+    // Built only by `GitRepository.distance` (the memberwise initializer).
 }
 
 extension GitRepository {

@@ -7,14 +7,18 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Package the function and move an alias to a new version of it.",
         discussion: """
             Steps: build (the config's `build:`, reused when its inputs are unchanged) -> package (and \
-            lint: secret-looking files refuse it) -> read the alias and $LATEST -> skip if the alias already runs this code \
-            (result: unchanged) -> check the handler's file is where the runtime looks -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
+            lint: secret-looking files refuse it) -> read the alias and the version it runs -> skip if it already runs this \
+            code (result: unchanged) -> read $LATEST -> check the handler's file is where the runtime looks -> upload (directly, or through S3 above ~50 MB zipped) -> wait for the \
             update -> publish a version (with a CodeSha256 precondition, so no version ever holds other \
             code than what was packaged) -> invoke it with the config's `check:` (--skip-check skips) \
             -> create or move the alias -> record the deploy as a git note (-> `prune:` old versions).
 
             Protected aliases (prod by default) only move from a CI build of a mapped branch; run \
             `lambda-deploy plan` to see why, or pass --override-protection (recorded).
+
+            Deploys racing for one function take turns. One whose alias already runs a newer commit \
+            of the branch (git ancestry, else a later CI build) leaves it alone and exits 0 with \
+            result: superseded (recorded); --allow-older moves it back anyway (recorded).
 
             Examples:
               lambda-deploy deploy --alias dev

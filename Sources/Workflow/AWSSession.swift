@@ -123,8 +123,9 @@ struct LambdaAdapter: LambdaOperations {
         do {
             return AliasState(try await client.createAlias(function, name: name, version: version, description: description,
                                                            additionalVersionWeights: additionalWeights.isEmpty ? nil : additionalWeights))
-        } catch let error as AWSError where error.code == "ResourceConflictException" {
-            // CreateAlias answers ResourceConflictException when the alias exists (another deploy created it).
+        } catch let error as AWSError where ["ResourceConflictException", "ConflictException"].contains(error.code) {
+            // CreateAlias answers ResourceConflictException when the alias exists (another deploy
+            // created it); moto answers ConflictException.
             throw LambdaConflict.alreadyExists
         }
     }

@@ -83,6 +83,12 @@ struct AliasMover {
                 // landed (CreateAlias is not idempotent). Read the alias back.
                 let now = try await lambda.alias(function, name: name)
                 if target.isReached(by: now) { return try await confirmed(function, name, Outcome(replaced: current, target: target)) }
+                if current == nil, let now, attempt < maxAttempts {
+                    // Someone created the alias meanwhile, whatever the create's error said.
+                    reporter.step("\(name) was created by someone else meanwhile (version \(now.version)): deciding again from its state")
+                    current = now
+                    continue
+                }
                 // UpdateAlias was retried as far as the client's budget allows; a create that
                 // certainly did not land (still no alias) is tried again, bounded by maxAttempts.
                 guard current == nil, now == nil, attempt < maxAttempts else { throw error }

@@ -248,6 +248,38 @@ import Testing
         #expect(stats.uploadsApplied == count, "each job's code landed once: \(stats.operations)")
     }
 
+    /// Two first deploys both find no alias; one creates it while the other's CreateAlias is on
+    /// its way. The second must decide again from the alias it now finds (409 "Alias already
+    /// exists": ResourceConflictException on AWS, ConflictException from moto), not fail. Found by
+    /// the 8-job race above, made deterministic here with a held CreateAlias.
+    @Test func anAliasCreatedByAnotherDeployMeanwhileIsMovedNotAFailure() async throws {
+        let space = try await GitWorkspace()
+        let other = try #require(try space.moto(["publish", space.function]) as? String)
+        let proxy = try FaultProxy(upstream: space.endpoint, rules: [.delay(4, method: "POST", path: "/aliases$", times: 1)])
+        let done = DispatchSemaphore(value: 0)
+        let outcome = LockedResults(count: 1)
+        Thread.detachNewThread {
+            outcome.set(0, Result { try space.tool(["deploy", "--alias", "dev", "--json"], extraEnv: ["AWS_ENDPOINT_URL": proxy.endpoint]) })
+            done.signal()
+        }
+        // Once the tool's CreateAlias is held at the proxy, the other deploy creates the alias.
+        let deadline = Date().addingTimeInterval(60)
+        while try proxy.count("delay", method: "POST", pathSuffix: "/aliases") == 0, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        _ = try space.moto(["create-alias", space.function, "dev", other])
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { done.wait(); continuation.resume() }
+        }
+        let result = try outcome.get(0)
+        #expect(result.status == 0, "\(result.output)")
+        let json = try result.json()
+        #expect(json["result"] as? String == "deployed", "\(result.output)")
+        #expect(json["previousVersion"] as? String == other, "it moved the alias from what the other deploy set")
+        #expect(try space.alias("dev")?.version == json["version"] as? String)
+        #expect(!result.stderr.contains("conflicts with the current state"), "\(result.stderr)")
+    }
+
     // MARK: - Ordered history: never backwards
 
     /// c1 < c2 < c3 < c4, started newest first, each `spacing` seconds after the previous.

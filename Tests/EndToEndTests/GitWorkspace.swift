@@ -159,6 +159,11 @@ elif command == "versions":
 elif command == "update-alias":
     client("lambda").update_alias(FunctionName=args[0], Name=args[1], FunctionVersion=args[2])
     out = True
+elif command == "publish":
+    out = client("lambda").publish_version(FunctionName=args[0])["Version"]
+elif command == "create-alias":
+    client("lambda").create_alias(FunctionName=args[0], Name=args[1], FunctionVersion=args[2])
+    out = True
 elif command == "policy":
     lam = client("lambda")
     try:

@@ -255,7 +255,9 @@ import Testing
     @Test func anAliasCreatedByAnotherDeployMeanwhileIsMovedNotAFailure() async throws {
         let space = try await GitWorkspace()
         let other = try #require(try space.moto(["publish", space.function]) as? String)
-        let proxy = try FaultProxy(upstream: space.endpoint, rules: [.delay(4, method: "POST", path: "/aliases$", times: 1)])
+        // Held 15 s (under the tool's 30 s answer bound): time enough for this test to start boto3
+        // and create the alias first on a busy machine (4 s was not, once).
+        let proxy = try FaultProxy(upstream: space.endpoint, rules: [.delay(15, method: "POST", path: "/aliases$", times: 1)])
         let done = DispatchSemaphore(value: 0)
         let outcome = LockedResults(count: 1)
         Thread.detachNewThread {

@@ -11,31 +11,14 @@ Proxy-Authorization header came; its value is never logged). Any other request g
 Only loopback targets are allowed. Exits when its parent process goes away.
 """
 import json
-import os
 import socket
 import sys
 import threading
-import time
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from loopback import LOOPBACK_NAMES as LOOPBACK, follow_parent, pump
 lock = threading.Lock()
 
 
-def pump(source, target):
-    try:
-        while True:
-            data = source.recv(1 << 16)
-            if not data:
-                break
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (source, target):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def read_head(client):
@@ -84,10 +67,6 @@ def serve(client, log_file):
     pump(upstream, client)
 
 
-def watch_parent(parent):
-    while os.getppid() == parent:
-        time.sleep(0.3)
-    os._exit(0)
 
 
 def main(argv):
@@ -99,7 +78,7 @@ def main(argv):
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    follow_parent()
     print("ready %d" % listener.getsockname()[1], flush=True)
     while True:
         client, _ = listener.accept()

@@ -51,16 +51,14 @@ client can silently resend a request on a reused one.
 import http.client
 import http.server
 import json
-import os
 import re
 import socket
 import struct
 import sys
 import threading
 import time
-import urllib.parse
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from loopback import follow_parent, loopback_upstream
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
 
 
@@ -285,10 +283,6 @@ def make_handler(state, upstream):
     return Handler
 
 
-def watch_parent(parent):
-    while os.getppid() == parent:
-        time.sleep(0.3)
-    os._exit(0)
 
 
 def main(argv):
@@ -296,9 +290,8 @@ def main(argv):
     if not args or args[0] in ("-h", "--help"):
         print(__doc__, file=sys.stderr)
         return 2
-    upstream = urllib.parse.urlsplit(args.pop(0))
-    if upstream.scheme != "http" or upstream.hostname not in LOOPBACK:
-        print("fault_proxy: the upstream must be an http:// loopback URL", file=sys.stderr)
+    upstream = loopback_upstream(args.pop(0), "fault_proxy")
+    if upstream is None:
         return 2
     rules_file = log_file = None
     log_signatures = False
@@ -319,7 +312,7 @@ def main(argv):
             state.set_rules(json.load(handle))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, (upstream.hostname, upstream.port or 80)))
     server.daemon_threads = True
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    follow_parent()
     print("ready %d" % server.server_address[1], flush=True)
     server.serve_forever()
     return 0

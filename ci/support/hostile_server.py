@@ -14,19 +14,12 @@ whether credentials were forwarded. Exits when its parent process goes away. Loo
 """
 import http.server
 import json
-import os
 import re
 import sys
 import threading
 import time
 
-
-def watch_parent():
-    parent = os.getppid()
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(0)
+from loopback import follow_parent
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -94,7 +87,7 @@ def serve(handler):
 
 
 def main():
-    threading.Thread(target=watch_parent, daemon=True).start()
+    follow_parent()
     if len(sys.argv) < 2 or sys.argv[1] not in ("echo", "redirect"):
         sys.exit("usage: hostile_server.py echo | redirect STATUS")
     if sys.argv[1] == "echo":

@@ -108,6 +108,8 @@ import urllib.parse
 import uuid
 import weakref
 
+from loopback import watch_parent
+
 LOOPBACK = "127.0.0.1"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_UPDATE_SECONDS = 2.0
@@ -1351,10 +1353,6 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops connections when many deploys start at once
 
 
-def watch_parent(parent):
-    while os.getppid() == parent:
-        time.sleep(0.3)
-    os._exit(0)
 
 
 def parse_arguments(argv):

@@ -12,33 +12,14 @@ parent process goes away, so a crashed test run never leaves it behind.
 This is the TLS-inspecting gateway or private-CA endpoint a user meets: a client that does not
 trust CERT's issuer must refuse it; with the issuer in AWS_CA_BUNDLE it must work.
 """
-import os
 import socket
 import ssl
 import sys
 import threading
-import time
-import urllib.parse
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from loopback import follow_parent, loopback_upstream, pump
 
 
-def pump(source, target):
-    """Copies bytes one way until either side closes, then closes both."""
-    try:
-        while True:
-            data = source.recv(1 << 16)
-            if not data:
-                break
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (source, target):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def serve(client, context, upstream):
@@ -58,10 +39,6 @@ def serve(client, context, upstream):
     pump(plain, secure)
 
 
-def watch_parent(parent):
-    while os.getppid() == parent:
-        time.sleep(0.3)
-    os._exit(0)
 
 
 def main(argv):
@@ -69,9 +46,8 @@ def main(argv):
     if not args or args[0] in ("-h", "--help"):
         print(__doc__, file=sys.stderr)
         return 2
-    upstream = urllib.parse.urlsplit(args.pop(0))
-    if upstream.scheme != "http" or upstream.hostname not in LOOPBACK:
-        print("tls_proxy: the upstream must be an http:// loopback URL", file=sys.stderr)
+    upstream = loopback_upstream(args.pop(0), "tls_proxy")
+    if upstream is None:
         return 2
     cert = key = None
     while args:
@@ -93,7 +69,7 @@ def main(argv):
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    follow_parent()
     print("ready %d" % listener.getsockname()[1], flush=True)
     target = (upstream.hostname, upstream.port or 80)
     while True:
